@@ -1,0 +1,41 @@
+// icapkit: command-line ICAP (RFC 3507) testing and scanning toolkit.
+// main() only wires subcommands; each lives in its own file with setup_<cmd>() and run_<cmd>().
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+namespace {
+
+constexpr int exit_usage = 2;
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"icapkit: ICAP (RFC 3507) testing and scanning toolkit.\n"
+               "Every subcommand writes icap_log JSON with the field names of the NSX Advanced "
+               "Load Balancer (Avi) application logs.",
+               "icapkit"};
+  app.set_version_flag("-V,--version", std::string("icapkit ") + ICAPKIT_VERSION);
+  app.require_subcommand(0, 1);
+  app.footer("Subcommands arrive as they land: options, scan, serve, proxy, replay, load, report.\n"
+             "See icapkit(1).");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "icapkit: " << e.what() << "\n";
+    return exit_usage;
+  }
+  if (argc <= 1) {
+    std::cout << app.help();
+    return 0;
+  }
+  return 0;
+}
