@@ -82,6 +82,8 @@ public:
       return "ieof chunk extension outside a preview";
     case errc::bad_trailer:
       return "malformed trailer field";
+    case errc::chunk_line_too_long:
+      return "chunk-size line too long";
     case errc::unexpected_eof:
       return "input ended inside a message";
     case errc::bad_uri:

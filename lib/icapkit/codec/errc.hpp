@@ -46,6 +46,7 @@ enum class errc {
   bad_use_original_body, // use-original-body without a valid decimal offset
   ieof_outside_preview,  // ieof on a message that is not a preview
   bad_trailer,           // malformed trailer field
+  chunk_line_too_long,   // chunk-size line (with extensions) longer than limits::max_chunk_line
   // input ends
   unexpected_eof, // input ended inside a message
   // URIs

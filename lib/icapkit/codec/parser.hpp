@@ -1,6 +1,7 @@
 #pragma once
 // Sans-I/O push parser for ICAP requests and responses and the HTTP heads they encapsulate.
 // Bytes in, events out, bytes consumed returned; never owns body bytes, never touches a socket.
+#include "icapkit/codec/chunked.hpp"
 #include "icapkit/codec/encapsulated.hpp"
 #include "icapkit/codec/limits.hpp"
 #include "icapkit/codec/message.hpp"
@@ -14,12 +15,7 @@
 
 namespace icapkit::codec {
 
-// Extensions of one chunk-size line that mean something to ICAP; unknown ones are ignored.
-struct chunk_extensions {
-  bool ieof = false;                              // "0; ieof": the body ended inside the preview
-  std::optional<std::uint64_t> use_original_body; // "0; use-original-body=N" (206 responses)
-  friend bool operator==(const chunk_extensions&, const chunk_extensions&) = default;
-};
+// chunk_extensions (chunked.hpp): the ICAP meaning of a chunk-size line's extensions.
 
 // What the parser reports, in wire order. Views are valid only during the call.
 class parser_events {
