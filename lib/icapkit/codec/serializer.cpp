@@ -1,5 +1,7 @@
 #include "icapkit/codec/serializer.hpp"
 
+#include "icapkit/codec/head_parser.hpp"
+
 #include "icapkit/codec/errc.hpp"
 #include "icapkit/codec/uri.hpp"
 
@@ -15,17 +17,6 @@ constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 // Exactly this spelling: c-icap accepts only lowercase ieof (reference §1.4).
 constexpr std::string_view ieof_chunk = "0; ieof\r\n\r\n";
-
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
-}
 
 // Field content: visible characters, SP, HTAB and obs-text; "\n" separates folded lines.
 bool valid_field_value(std::string_view v) {
@@ -141,7 +132,7 @@ void append_caller_fields(std::string& out, const header_list& fields,
 
 std::error_code validate_fields(const header_list& fields) {
   for (const auto& f : fields) {
-    if (!is_token(f.name)) {
+    if (!detail::is_valid_token(f.name)) {
       return errc::bad_header_name;
     }
     if (!valid_field_value(f.value)) {
@@ -152,7 +143,7 @@ std::error_code validate_fields(const header_list& fields) {
 }
 
 std::error_code validate_head(const http_request_head& head) {
-  if (!is_token(head.method)) {
+  if (!detail::is_valid_token(head.method)) {
     return errc::bad_method;
   }
   if (!valid_target(head.target)) {
