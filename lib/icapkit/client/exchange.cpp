@@ -1,0 +1,539 @@
+#include "icapkit/client/exchange.hpp"
+
+#include "icapkit/codec/errc.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <openssl/evp.h>
+
+#include <exception>
+#include <vector>
+
+namespace icapkit::client::detail {
+
+sha256::sha256() : context_(EVP_MD_CTX_new()) {
+  if (context_ == nullptr || EVP_DigestInit_ex(context_, EVP_sha256(), nullptr) != 1) {
+    throw std::bad_alloc(); // OpenSSL out of memory: nothing to recover
+  }
+}
+
+sha256::~sha256() {
+  EVP_MD_CTX_free(context_);
+}
+
+void sha256::update(std::string_view data) noexcept {
+  if (!data.empty()) {
+    EVP_DigestUpdate(context_, data.data(), data.size());
+  }
+}
+
+std::array<unsigned char, 32> sha256::digest() const noexcept {
+  std::array<unsigned char, 32> out{};
+  EVP_MD_CTX* copy = EVP_MD_CTX_new();
+  if (copy != nullptr && EVP_MD_CTX_copy_ex(copy, context_) == 1) {
+    unsigned int size = 0;
+    EVP_DigestFinal_ex(copy, out.data(), &size);
+  }
+  EVP_MD_CTX_free(copy);
+  return out;
+}
+
+std::size_t hashing_body_source::read(std::span<char> buf, std::error_code& ec) {
+  const std::size_t n = inner_.read(buf, ec);
+  if (ec) {
+    return 0;
+  }
+  if (n == 0) {
+    ended_ = true;
+  }
+  hash_.update(std::string_view(buf.data(), n));
+  bytes_read_ += n;
+  return n;
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Collects the final response's heads and streams its body to the sink and the hash.
+class response_collector final : public codec::parser_events {
+public:
+  response_collector(transaction_report& report, body_sink* sink) : report_(report), sink_(sink) {}
+
+  // Forgets a 100 Continue so the next message starts clean.
+  void reset_message() {
+    head_ = {};
+    head_complete_ = false;
+  }
+  bool head_complete() const noexcept { return head_complete_; }
+  int status() const noexcept { return head_.status; }
+  std::error_code sink_error() const noexcept { return sink_error_; }
+  bool body_started() const noexcept { return body_started_; }
+  std::array<unsigned char, 32> digest() const noexcept { return hash_.digest(); }
+  codec::icap_response_head take_head() { return std::move(head_); }
+
+  void on_icap_status_line(codec::version v, int status, std::string_view reason) override {
+    head_.icap_version = v;
+    head_.status = status;
+    head_.reason = std::string(reason);
+  }
+  void on_icap_header(std::string_view name, std::string_view value) override {
+    head_.headers.add(std::string(name), std::string(value));
+  }
+  void on_icap_headers_complete() override { head_complete_ = true; }
+  void on_section(codec::section s) override {
+    if (codec::is_body(s) && s != codec::section::null_body) {
+      report_.returned_body_section = true;
+      body_started_ = true;
+    }
+  }
+  void on_http_request_line(std::string_view method, std::string_view target,
+                            codec::version v) override {
+    auto& head = report_.returned_request.emplace();
+    head.method = std::string(method);
+    head.target = std::string(target);
+    head.http_version = v;
+    current_ = &head.headers;
+  }
+  void on_http_status_line(codec::version v, int status, std::string_view reason) override {
+    auto& head = report_.returned_response.emplace();
+    head.http_version = v;
+    head.status = status;
+    head.reason = std::string(reason);
+    current_ = &head.headers;
+  }
+  void on_http_header(std::string_view name, std::string_view value) override {
+    if (current_ != nullptr) {
+      current_->add(std::string(name), std::string(value));
+    }
+  }
+  void on_chunk_header(std::uint64_t size, const codec::chunk_extensions& ext) override {
+    if (size == 0 && ext.use_original_body) {
+      report_.use_original_body = ext.use_original_body;
+    }
+  }
+  void on_body(std::string_view data) override {
+    hash_.update(data);
+    report_.returned_body_bytes += data.size();
+    if (sink_ != nullptr && !sink_error_) {
+      sink_error_ = sink_->write(data);
+    }
+  }
+
+private:
+  transaction_report& report_;
+  body_sink* sink_;
+  codec::icap_response_head head_;
+  bool head_complete_ = false;
+  bool body_started_ = false;
+  codec::header_list* current_ = nullptr;
+  sha256 hash_;
+  std::error_code sink_error_;
+};
+
+// What the writer, the reader and the idle watchdog share; lives in run_transaction's frame.
+struct shared_state {
+  shared_state(net::stream& c, codec::serializer& r)
+      : connection(c), request(r), decision(c.get_executor()), watchdog(c.get_executor()),
+        joined(c.get_executor()) {}
+
+  net::stream& connection;
+  codec::serializer& request;
+  asio::steady_timer decision; // the writer waits here for the preview decision
+  asio::steady_timer watchdog;
+  asio::steady_timer joined; // cancelled whenever a helper coroutine ends
+  std::size_t running = 0;
+  clock::time_point last_progress = clock::now();
+  bool continue_received = false;
+  bool stop_sending = false;
+  bool finished = false; // the reader is done: helpers wind down
+  bool idle_fired = false;
+  bool first_byte_sent = false;
+  clock::time_point first_byte_time{};
+  net::error_info write_error;
+  std::error_code source_error; // the body source failed: the request cannot be finished
+};
+
+void wake(asio::steady_timer& timer) {
+  timer.cancel();
+}
+
+asio::awaitable<void> wait_for_decision(shared_state& state) {
+  state.decision.expires_at(clock::time_point::max());
+  std::error_code ignored;
+  co_await state.decision.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+// Pulls pieces from the serializer and writes them, pausing at the preview decision.
+asio::awaitable<void> write_request(shared_state& state) {
+  auto& request = state.request;
+  while (!state.finished || request.awaiting_preview_decision()) {
+    if (request.awaiting_preview_decision()) {
+      if (state.stop_sending || state.finished) {
+        request.stop_after_preview(); // the preview ended properly: the message is complete
+        break;
+      }
+      if (state.continue_received) {
+        request.continue_after_preview();
+        continue;
+      }
+      co_await wait_for_decision(state);
+      continue;
+    }
+    if (state.stop_sending) {
+      break; // an early final response: the rest of the body is not wanted
+    }
+    std::error_code ec;
+    const auto piece = request.next(ec);
+    if (ec) {
+      state.source_error = request.source_error() ? request.source_error() : ec;
+      state.connection.close(); // the message cannot be ended: the server must not wait for it
+      break;
+    }
+    if (piece.empty()) {
+      if (request.done()) {
+        break;
+      }
+      continue; // awaiting the preview decision now
+    }
+    if (!state.first_byte_sent) {
+      state.first_byte_sent = true;
+      state.first_byte_time = clock::now();
+    }
+    co_await state.connection.write_all(asio::buffer(piece.data(), piece.size()), ec);
+    if (ec) {
+      state.write_error = state.connection.last_error();
+      if (!state.write_error.code) {
+        state.write_error.code = ec;
+      }
+      break;
+    }
+    state.last_progress = clock::now();
+  }
+}
+
+// Closes the connection when neither direction moved for io_timeout.
+asio::awaitable<void> watch_idle(shared_state& state, std::chrono::milliseconds io_timeout) {
+  while (!state.finished && io_timeout.count() > 0) {
+    const auto expiry = state.last_progress + io_timeout;
+    if (clock::now() >= expiry) {
+      state.idle_fired = true;
+      state.connection.close();
+      break;
+    }
+    state.watchdog.expires_at(expiry);
+    std::error_code ignored;
+    co_await state.watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+void spawn_helper(shared_state& state, asio::awaitable<void> task) {
+  ++state.running;
+  asio::co_spawn(state.connection.get_executor(), std::move(task),
+                 [&state](std::exception_ptr failure) {
+                   --state.running;
+                   wake(state.joined);
+                   if (failure) {
+                     std::rethrow_exception(failure); // a programming error, not peer input
+                   }
+                 });
+}
+
+asio::awaitable<void> join_helpers(shared_state& state) {
+  while (state.running > 0) {
+    state.joined.expires_at(clock::time_point::max());
+    std::error_code ignored;
+    co_await state.joined.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+net::error_info error_with_peer(std::error_code code, const net::stream& connection,
+                                std::string detail = {}) {
+  return net::error_info{code, {}, std::move(detail), connection.peer()};
+}
+
+// The error a failed read stands for, given what the other coroutines saw.
+net::error_info read_failure(shared_state& state, codec::parser& parser, std::error_code ec) {
+  if (state.idle_fired) {
+    return error_with_peer(net::errc::idle_timeout, state.connection);
+  }
+  if (state.source_error) {
+    return net::error_info{state.source_error, {}, "reading the body to send", {}};
+  }
+  if (ec == net::errc::closed_by_peer) {
+    std::error_code eof;
+    parser.put_eof(eof);
+    return error_with_peer(net::errc::closed_by_peer, state.connection,
+                           parser.at_message_start() ? "before answering"
+                                                     : "in the middle of the response");
+  }
+  auto info = state.connection.last_error();
+  if (!info.code) {
+    info = error_with_peer(ec, state.connection);
+  }
+  return info;
+}
+
+struct reader_context {
+  shared_state& state;
+  transaction_report& report;
+  const transaction_settings& settings;
+  response_collector& collector;
+  codec::parser& parser;
+  bool leftover = false; // bytes after the response: the connection is not clean
+};
+
+// A 100 Continue: honoured only while the writer has a preview pending (EID 5893).
+void on_continue(reader_context& ctx) {
+  auto& state = ctx.state;
+  if (state.request.ieof_sent() || state.continue_received || state.request.done()) {
+    ctx.report.ignored_100 = true;
+    return;
+  }
+  ctx.report.got_100 = true;
+  state.continue_received = true;
+  wake(state.decision);
+}
+
+// Feeds one read's bytes; true when the response is complete or failed.
+bool feed(reader_context& ctx, std::string_view data) {
+  auto& report = ctx.report;
+  while (!data.empty()) {
+    std::error_code ec;
+    data.remove_prefix(ctx.parser.put(data, ec));
+    if (ec) {
+      report.error = error_with_peer(ec, ctx.state.connection);
+      return true;
+    }
+    if (auto sink_ec = ctx.collector.sink_error()) {
+      report.error = net::error_info{sink_ec, {}, "writing the returned content", {}};
+      return true;
+    }
+    if (ctx.collector.head_complete() && ctx.collector.status() != 100 && !ctx.state.stop_sending) {
+      ctx.state.stop_sending = true; // a final answer: stop sending (pitfall 5)
+      wake(ctx.state.decision);
+    }
+    if (ctx.parser.is_done()) {
+      if (ctx.collector.status() == 100) {
+        on_continue(ctx);
+        ctx.parser.reset();
+        ctx.collector.reset_message();
+        continue;
+      }
+      report.response = ctx.collector.take_head();
+      report.response_complete = true;
+      ctx.leftover = !data.empty();
+      return true;
+    }
+  }
+  return false;
+}
+
+asio::awaitable<void> read_response(reader_context& ctx) {
+  std::vector<char> buffer(ctx.settings.piece_size);
+  for (;;) {
+    std::error_code ec;
+    const std::size_t n = co_await ctx.state.connection.read_some(asio::buffer(buffer), ec);
+    if (ec) {
+      ctx.report.error = read_failure(ctx.state, ctx.parser, ec);
+      co_return;
+    }
+    const auto now = clock::now();
+    ctx.state.last_progress = now;
+    ctx.report.last_byte_received = now;
+    ctx.report.any_response_bytes = true;
+    if (feed(ctx, std::string_view(buffer.data(), n))) {
+      co_return;
+    }
+  }
+}
+
+bool wants_close(const codec::icap_response_head& head) {
+  for (const auto& field : head.headers) {
+    if (codec::iequals(field.name, "Connection") &&
+        field.value.find("close") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// After the reader: decide whether the writer must be cut off, then wait for the helpers.
+asio::awaitable<void> wind_down(shared_state& state, reader_context& ctx) {
+  auto& report = ctx.report;
+  const bool request_can_end = state.request.done() || state.request.awaiting_preview_decision();
+  if (report.error.code || !request_can_end) {
+    // A failure, or an early response while the body was still going out: the request was not
+    // finished, so the connection cannot carry another one (ERRATA e7).
+    state.connection.close();
+  }
+  state.finished = true;
+  state.stop_sending = true;
+  // The watchdog stops now; a last write still in flight falls back on the stream's own timer.
+  state.connection.set_idle_timeout(ctx.settings.io_timeout);
+  wake(state.decision);
+  wake(state.watchdog);
+  co_await join_helpers(state);
+}
+
+} // namespace
+
+asio::awaitable<transaction_report> run_transaction(net::stream& connection,
+                                                    codec::serializer& request,
+                                                    const transaction_settings& settings) {
+  transaction_report report;
+  shared_state state(connection, request);
+  response_collector collector(report, settings.sink);
+  codec::parser parser(codec::parse_mode::icap_response, collector);
+  parser.set_request_method(settings.method);
+  reader_context ctx{state, report, settings, collector, parser};
+
+  // Reads may legitimately wait while a large body goes out, so the stream's per-operation idle
+  // timer is off and the watchdog measures progress in either direction instead.
+  connection.set_idle_timeout(std::chrono::milliseconds{0});
+  spawn_helper(state, write_request(state));
+  spawn_helper(state, watch_idle(state, settings.io_timeout));
+  co_await read_response(ctx);
+  co_await wind_down(state, ctx);
+
+  if (!report.error.code && state.source_error) {
+    report.error = net::error_info{state.source_error, {}, "reading the body to send", {}};
+  }
+  report.first_byte_sent = state.first_byte_time;
+  report.returned_body_digest = collector.digest();
+  report.request_complete = request.done() && !state.write_error.code && !state.source_error;
+  report.reusable = !report.error.code && report.response_complete && report.request_complete &&
+                    !ctx.leftover && connection.is_open() && !wants_close(*report.response);
+  if (!report.reusable) {
+    connection.close();
+  }
+  report.timed_out = net::is_timeout(report.error.code);
+  if (report.error.code) {
+    report.error_message = describe_failure(report.error);
+  }
+  co_return report;
+}
+
+std::string_view codec_errc_name(const std::error_code& ec) noexcept {
+  if (ec.category() != codec::codec_category()) {
+    return {};
+  }
+  switch (static_cast<codec::errc>(ec.value())) {
+  case codec::errc::bad_request_line:
+    return "bad_request_line";
+  case codec::errc::bad_method:
+    return "bad_method";
+  case codec::errc::bad_request_target:
+    return "bad_request_target";
+  case codec::errc::bad_version:
+    return "bad_version";
+  case codec::errc::bad_status_line:
+    return "bad_status_line";
+  case codec::errc::bad_status_code:
+    return "bad_status_code";
+  case codec::errc::start_line_too_long:
+    return "start_line_too_long";
+  case codec::errc::bad_header_name:
+    return "bad_header_name";
+  case codec::errc::bad_header_value:
+    return "bad_header_value";
+  case codec::errc::missing_colon:
+    return "missing_colon";
+  case codec::errc::space_before_colon:
+    return "space_before_colon";
+  case codec::errc::bad_line_ending:
+    return "bad_line_ending";
+  case codec::errc::unexpected_fold:
+    return "unexpected_fold";
+  case codec::errc::header_too_long:
+    return "header_too_long";
+  case codec::errc::too_many_headers:
+    return "too_many_headers";
+  case codec::errc::missing_host:
+    return "missing_host";
+  case codec::errc::missing_encapsulated:
+    return "missing_encapsulated";
+  case codec::errc::bad_encapsulated:
+    return "bad_encapsulated";
+  case codec::errc::unknown_encapsulated_entity:
+    return "unknown_encapsulated_entity";
+  case codec::errc::duplicate_encapsulated_entity:
+    return "duplicate_encapsulated_entity";
+  case codec::errc::encapsulated_order:
+    return "encapsulated_order";
+  case codec::errc::encapsulated_shape:
+    return "encapsulated_shape";
+  case codec::errc::encapsulated_offset_too_large:
+    return "encapsulated_offset_too_large";
+  case codec::errc::encapsulated_offset_mismatch:
+    return "encapsulated_offset_mismatch";
+  case codec::errc::duplicate_encapsulated_header:
+    return "duplicate_encapsulated_header";
+  case codec::errc::transfer_encoding_on_icap:
+    return "transfer_encoding_on_icap";
+  case codec::errc::bad_preview:
+    return "bad_preview";
+  case codec::errc::preview_exceeded:
+    return "preview_exceeded";
+  case codec::errc::bad_chunk_size:
+    return "bad_chunk_size";
+  case codec::errc::chunk_size_too_long:
+    return "chunk_size_too_long";
+  case codec::errc::chunk_size_overflow:
+    return "chunk_size_overflow";
+  case codec::errc::bad_chunk_extension:
+    return "bad_chunk_extension";
+  case codec::errc::bad_chunk_terminator:
+    return "bad_chunk_terminator";
+  case codec::errc::bad_use_original_body:
+    return "bad_use_original_body";
+  case codec::errc::ieof_outside_preview:
+    return "ieof_outside_preview";
+  case codec::errc::bad_trailer:
+    return "bad_trailer";
+  case codec::errc::chunk_line_too_long:
+    return "chunk_line_too_long";
+  case codec::errc::unexpected_eof:
+    return "unexpected_eof";
+  case codec::errc::bad_uri:
+    return "bad_uri";
+  case codec::errc::unsupported_scheme:
+    return "unsupported_scheme";
+  case codec::errc::bad_host:
+    return "bad_host";
+  case codec::errc::bad_port:
+    return "bad_port";
+  case codec::errc::body_source_error:
+    return "body_source_error";
+  case codec::errc::body_shorter_than_declared:
+    return "body_shorter_than_declared";
+  }
+  return {};
+}
+
+std::string describe_failure(const net::error_info& error) {
+  if (!error.code) {
+    return {};
+  }
+  if (error.code.category() == net::net_category()) {
+    return net::describe(error);
+  }
+  const auto name = codec_errc_name(error.code);
+  if (!name.empty()) {
+    std::string text = "protocol error";
+    if (!error.peer.empty()) {
+      text += " from " + error.peer;
+    }
+    text += ": " + std::string(name) + " (" + error.code.message() + ")";
+    if (!error.detail.empty()) {
+      text += ": " + error.detail;
+    }
+    return text;
+  }
+  std::string text = error.detail.empty() ? std::string() : error.detail + ": ";
+  return text + error.code.message();
+}
+
+} // namespace icapkit::client::detail

@@ -1,0 +1,107 @@
+#pragma once
+// One ICAP transaction on one connection: the serializer's pieces are written while the response
+// is read concurrently (early responses, ERRATA e7), the preview decision is handed from the
+// reader to the writer, the returned body streams to a sink. Above it, client.cpp decides what to
+// send and what the result means; below it, net::stream moves the bytes.
+#include "icapkit/client/body_sink.hpp"
+#include "icapkit/codec/body_source.hpp"
+#include "icapkit/codec/message.hpp"
+#include "icapkit/codec/parser.hpp"
+#include "icapkit/codec/serializer.hpp"
+#include "icapkit/net/errc.hpp"
+#include "icapkit/net/stream.hpp"
+
+#include <asio/awaitable.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+struct evp_md_ctx_st;
+
+namespace icapkit::client::detail {
+
+// Running SHA-256 (OpenSSL EVP): compares what was sent with what came back without keeping
+// either.
+class sha256 {
+public:
+  sha256();
+  ~sha256();
+  sha256(const sha256&) = delete;
+  sha256& operator=(const sha256&) = delete;
+  void update(std::string_view data) noexcept;
+  // The digest of everything so far; the running state is not disturbed.
+  std::array<unsigned char, 32> digest() const noexcept;
+
+private:
+  evp_md_ctx_st* context_;
+};
+
+// Counts and hashes the bytes the serializer pulls from the caller's source.
+class hashing_body_source final : public codec::body_source {
+public:
+  explicit hashing_body_source(codec::body_source& inner) noexcept : inner_(inner) {}
+  std::size_t read(std::span<char> buf, std::error_code& ec) override;
+  std::optional<std::uint64_t> size() const override { return inner_.size(); }
+  std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+  bool ended() const noexcept { return ended_; }
+  const sha256& hash() const noexcept { return hash_; }
+
+private:
+  codec::body_source& inner_;
+  sha256 hash_;
+  std::uint64_t bytes_read_ = 0;
+  bool ended_ = false;
+};
+
+// What one transaction produced.
+struct transaction_report {
+  std::optional<codec::icap_response_head> response; // the final response (never a 100)
+  std::optional<codec::http_request_head> returned_request;
+  std::optional<codec::http_response_head> returned_response;
+  std::optional<std::uint64_t> use_original_body; // 206: "0; use-original-body=N"
+  bool returned_body_section = false;             // the response had a chunked body
+  std::uint64_t returned_body_bytes = 0;
+  std::array<unsigned char, 32> returned_body_digest{};
+  bool got_100 = false;
+  bool ignored_100 = false;        // a 100 after ieof (EID 5893) or without a pending preview
+  bool decided_in_preview = false; // a final answer while the writer waited after the preview
+  bool request_complete = false;   // the request ended properly (whole, or at a preview decision)
+  bool response_complete = false;
+  bool any_response_bytes = false;
+  bool reusable = false; // the connection may carry another request
+  std::chrono::steady_clock::time_point first_byte_sent{};
+  std::chrono::steady_clock::time_point last_byte_received{};
+  net::error_info error; // empty code: success
+  std::string error_message;
+  bool timed_out = false;
+};
+
+struct transaction_settings {
+  codec::icap_method method = codec::icap_method::reqmod; // of the request, for the parser
+  std::chrono::milliseconds io_timeout{30000}; // no progress in either direction for this long
+  std::size_t piece_size = 64 * 1024;
+  body_sink* sink = nullptr; // the returned body; may be null
+};
+
+// Writes what `request` (already started) produces and reads the response on `connection`.
+// Never throws for peer behaviour; the report's error names the failure: a net code from the
+// stream (idle_timeout when neither direction progressed for io_timeout, deadline_exceeded from
+// the stream's deadline), a codec errc for an unparsable response, or the body source's or sink's
+// own error. The stream is closed when it cannot be reused.
+asio::awaitable<transaction_report> run_transaction(net::stream& connection,
+                                                    codec::serializer& request,
+                                                    const transaction_settings& settings);
+
+// "bad_status_line" for codec::errc::bad_status_line; empty for other categories.
+std::string_view codec_errc_name(const std::error_code& ec) noexcept;
+
+// One line for a user about a failed transaction with `peer`.
+std::string describe_failure(const net::error_info& error);
+
+} // namespace icapkit::client::detail
