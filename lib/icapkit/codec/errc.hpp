@@ -1,5 +1,7 @@
 #pragma once
 // Every way ICAP/HTTP input (or a serializer argument) can be wrong has its own code and message.
+#include <optional>
+#include <string_view>
 #include <system_error>
 
 namespace icapkit::codec {
@@ -61,6 +63,11 @@ enum class errc {
 
 const std::error_category& codec_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
+
+// The enumerator's name ("bad_chunk_size") for a codec error, empty for any other category.
+std::string_view errc_name(const std::error_code& ec) noexcept;
+// The code named `name`, as vectors and logs write it.
+std::optional<errc> errc_from_name(std::string_view name) noexcept;
 
 } // namespace icapkit::codec
 

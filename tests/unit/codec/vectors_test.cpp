@@ -23,65 +23,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::pair<std::string_view, errc> errc_names[] = {
-    {"bad_request_line", errc::bad_request_line},
-    {"bad_method", errc::bad_method},
-    {"bad_request_target", errc::bad_request_target},
-    {"bad_version", errc::bad_version},
-    {"bad_status_line", errc::bad_status_line},
-    {"bad_status_code", errc::bad_status_code},
-    {"start_line_too_long", errc::start_line_too_long},
-    {"bad_header_name", errc::bad_header_name},
-    {"bad_header_value", errc::bad_header_value},
-    {"missing_colon", errc::missing_colon},
-    {"space_before_colon", errc::space_before_colon},
-    {"bad_line_ending", errc::bad_line_ending},
-    {"unexpected_fold", errc::unexpected_fold},
-    {"header_too_long", errc::header_too_long},
-    {"too_many_headers", errc::too_many_headers},
-    {"missing_host", errc::missing_host},
-    {"missing_encapsulated", errc::missing_encapsulated},
-    {"bad_encapsulated", errc::bad_encapsulated},
-    {"unknown_encapsulated_entity", errc::unknown_encapsulated_entity},
-    {"duplicate_encapsulated_entity", errc::duplicate_encapsulated_entity},
-    {"encapsulated_order", errc::encapsulated_order},
-    {"encapsulated_shape", errc::encapsulated_shape},
-    {"encapsulated_offset_too_large", errc::encapsulated_offset_too_large},
-    {"encapsulated_offset_mismatch", errc::encapsulated_offset_mismatch},
-    {"duplicate_encapsulated_header", errc::duplicate_encapsulated_header},
-    {"transfer_encoding_on_icap", errc::transfer_encoding_on_icap},
-    {"bad_preview", errc::bad_preview},
-    {"preview_exceeded", errc::preview_exceeded},
-    {"bad_chunk_size", errc::bad_chunk_size},
-    {"chunk_size_too_long", errc::chunk_size_too_long},
-    {"chunk_size_overflow", errc::chunk_size_overflow},
-    {"bad_chunk_extension", errc::bad_chunk_extension},
-    {"bad_chunk_terminator", errc::bad_chunk_terminator},
-    {"bad_use_original_body", errc::bad_use_original_body},
-    {"ieof_outside_preview", errc::ieof_outside_preview},
-    {"bad_trailer", errc::bad_trailer},
-    {"chunk_line_too_long", errc::chunk_line_too_long},
-    {"unexpected_eof", errc::unexpected_eof},
-    {"bad_uri", errc::bad_uri},
-    {"unsupported_scheme", errc::unsupported_scheme},
-    {"bad_host", errc::bad_host},
-    {"bad_port", errc::bad_port},
-    {"body_source_error", errc::body_source_error},
-    {"body_shorter_than_declared", errc::body_shorter_than_declared},
-};
-
-std::string errc_name(std::error_code ec) {
+// The errc name a vector's "--- error" line uses.
+std::string error_text(std::error_code ec) {
   if (!ec) {
     return "";
   }
-  if (ec.category() == codec_category()) {
-    for (const auto& [name, value] : errc_names) {
-      if (make_error_code(value) == ec) {
-        return std::string(name);
-      }
-    }
-  }
-  return "?" + ec.message();
+  auto name = icapkit::codec::errc_name(ec);
+  return name.empty() ? "?" + ec.message() : std::string(name);
 }
 
 // \r \n \t \\ \xHH, as the vector files write bytes.
@@ -447,7 +395,7 @@ run_result run(const vector_case& v, const std::vector<std::string_view>& pieces
       piece.remove_prefix(n);
       if (ec) {
         result.events = rec.lines;
-        result.error = errc_name(ec);
+        result.error = error_text(ec);
         return result;
       }
       bool paused = d->awaiting();
@@ -462,7 +410,7 @@ run_result run(const vector_case& v, const std::vector<std::string_view>& pieces
   settle();
   if (!d->done()) {
     d->eof(ec);
-    result.error = errc_name(ec);
+    result.error = error_text(ec);
   }
   result.events = rec.lines;
   return result;
