@@ -1,5 +1,7 @@
 // icapkit: command-line ICAP (RFC 3507) testing and scanning toolkit.
 // main() only wires subcommands; each lives in its own file with setup_<cmd>() and run_<cmd>().
+#include "subcommands.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -18,8 +20,10 @@ int main(int argc, char** argv) {
                "icapkit"};
   app.set_version_flag("-V,--version", std::string("icapkit ") + ICAPKIT_VERSION);
   app.require_subcommand(0, 1);
-  app.footer("Subcommands arrive as they land: options, scan, serve, proxy, replay, load, report.\n"
-             "See icapkit(1).");
+  icapkit::app::setup_options(app);
+  icapkit::app::setup_scan(app);
+  app.footer("More subcommands arrive as they land: serve, proxy, replay, load, report.\n"
+             "See icapkit(1), icapkit-options(1), icapkit-scan(1).");
 
   try {
     app.parse(argc, argv);
@@ -29,6 +33,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::RuntimeError& e) {
+    // A subcommand ran and finished with this status; it has said why already.
+    return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
     std::cerr << "icapkit: " << e.what() << "\n";
     return exit_usage;

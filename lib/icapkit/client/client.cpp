@@ -446,10 +446,13 @@ void client_core::conclude(exchange_plan& plan, exchange_result& result) {
   result.decided_in_preview =
       !report.error.code && plan.opt.preview && !report.got_100 && report.response.has_value();
   result.timed_out = report.timed_out;
-  const bool transferred = report.first_byte_sent != clock::time_point{} &&
-                           report.last_byte_received >= report.first_byte_sent;
+  // Avi's latency runs from the first byte sent to the last byte received; an exchange that
+  // failed has no last byte, so it counts until the failure (a timeout shows its full wait).
+  const bool sent = report.first_byte_sent != clock::time_point{};
+  const bool transferred = sent && report.last_byte_received >= report.first_byte_sent;
+  const auto begin = sent ? report.first_byte_sent : plan.start;
   result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
-      transferred ? report.last_byte_received - report.first_byte_sent : clock::now() - plan.start);
+      !report.error.code && transferred ? report.last_byte_received - begin : clock::now() - begin);
   result.slow = result.latency > settings_.slow_threshold;
   result.connection_reused = plan.run.slot.reused;
   result.error = report.error;

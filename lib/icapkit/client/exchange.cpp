@@ -147,8 +147,11 @@ struct shared_state {
   std::size_t running = 0;
   clock::time_point last_progress = clock::now();
   bool continue_received = false;
-  bool stop_sending = false;
-  bool finished = false; // the reader is done: helpers wind down
+  // A final response head arrived. It ends a pending preview, but mid-body the server may be
+  // streaming its answer (an echo) and still need the rest: keep sending (ERRATA e7).
+  bool final_answer = false;
+  bool stop_sending = false; // the response is over: anything unsent is not wanted
+  bool finished = false;     // the reader is done: helpers wind down
   bool idle_fired = false;
   bool first_byte_sent = false;
   clock::time_point first_byte_time{};
@@ -171,7 +174,7 @@ asio::awaitable<void> write_request(shared_state& state) {
   auto& request = state.request;
   while (!state.finished || request.awaiting_preview_decision()) {
     if (request.awaiting_preview_decision()) {
-      if (state.stop_sending || state.finished) {
+      if (state.final_answer || state.stop_sending || state.finished) {
         request.stop_after_preview(); // the preview ended properly: the message is complete
         break;
       }
@@ -311,8 +314,8 @@ bool feed(reader_context& ctx, std::string_view data) {
       report.error = net::error_info{sink_ec, {}, "writing the returned content", {}};
       return true;
     }
-    if (ctx.collector.head_complete() && ctx.collector.status() != 100 && !ctx.state.stop_sending) {
-      ctx.state.stop_sending = true; // a final answer: stop sending (pitfall 5)
+    if (ctx.collector.head_complete() && ctx.collector.status() != 100 && !ctx.state.final_answer) {
+      ctx.state.final_answer = true; // answers a pending preview (pitfall 5)
       wake(ctx.state.decision);
     }
     if (ctx.parser.is_done()) {

@@ -6,6 +6,8 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <sstream>
+
 namespace icapkit::client::test {
 namespace {
 
@@ -223,6 +225,52 @@ TEST_CASE("an early 200 while a large body is still being sent: no deadlock, no 
     CHECK(second.result.outcome == verdict_outcome::passed);
     CHECK_FALSE(second.connection_reused);
     CHECK(server.connections == 2);
+  });
+}
+
+TEST_CASE("a 200 echo that starts while the body is still arriving: the client sends it all") {
+  // c-icap's echo service answers "200 OK" and streams the echo before the request body ends;
+  // a client that stops sending at the first response head stalls until its timeout.
+  asio::io_context io;
+  const std::string body = pattern(512 * 1024);
+  fake_icap_server server(io, [&](session& s, received_request& r) -> asio::awaitable<bool> {
+    const std::string http_head =
+        "POST http://icapkit.test/upload/file.txt HTTP/1.1\r\nHost: icapkit.test\r\n\r\n";
+    const std::string head = "ICAP/1.0 200 OK\r\nISTag: \"fake-1\"\r\nEncapsulated: req-hdr=0, "
+                             "req-body=" +
+                             std::to_string(http_head.size()) + "\r\n\r\n" + http_head;
+    if (!co_await s.send(head)) {
+      co_return false;
+    }
+    if (!co_await s.read_request(r)) {
+      co_return false;
+    }
+    std::string echo;
+    for (std::size_t at = 0; at < r.body.size(); at += 65536) {
+      const auto piece = std::string_view(r.body).substr(at, 65536);
+      std::ostringstream size;
+      size << std::hex << piece.size();
+      echo += size.str() + "\r\n" + std::string(piece) + "\r\n";
+    }
+    co_return co_await s.send(echo + "0\r\n\r\n");
+  });
+  server.answer_early = true;
+  auto settings = test_settings();
+  settings.enable_preview = false;
+  settings.allow_204 = false;
+  run_test(io, [&]() -> asio::awaitable<void> {
+    client c(io.get_executor(), settings);
+    codec::memory_body_source source(body);
+    string_body_sink returned(2u << 20);
+    auto request = reqmod(server.uri(), &source);
+    request.content_sink = &returned;
+    auto result = co_await c.exchange(request);
+    server.stop();
+    CHECK_MESSAGE(!result.error.code, result.error_message);
+    CHECK(result.result.outcome == verdict_outcome::passed);
+    CHECK(result.body_bytes_sent == body.size());
+    CHECK(returned.data() == body);
+    CHECK(result.record.complete_body_sent == true);
   });
 }
 

@@ -1,0 +1,71 @@
+#pragma once
+// Flags shared by the subcommands that talk to an ICAP server (DESIGN.md section 6): TLS,
+// timeouts, extra ICAP headers, output format, verbosity and colour. Each subcommand adds the
+// groups it needs and turns them into client settings with apply_common().
+#include "icapkit/client/client.hpp"
+#include "icapkit/codec/message.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace icapkit::app {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_found = 1; // something was blocked or modified
+inline constexpr int exit_error = 2; // usage, connection, protocol, timeout
+
+enum class output_format { human, ndjson, json };
+
+struct common_options {
+  std::string cacert;
+  std::string cert;
+  std::string key;
+  std::string sni;
+  std::string tls_min = "1.2";
+  bool insecure = false;
+  std::uint32_t connect_timeout_ms = 5000;
+  std::uint32_t timeout_ms = 60000;
+  std::vector<std::string> icap_headers; // "Name: value", validated by the flag
+  std::string x_client_ip;
+  std::string output = "human";
+  int verbose = 0;
+  bool quiet = false;
+  std::string color = "auto";
+  const CLI::App* command = nullptr; // to ask whether a flag was given (profile overrides)
+
+  bool given(const std::string& flag) const { return command && command->count(flag) > 0; }
+  output_format format() const;
+};
+
+void add_tls_flags(CLI::App& command, common_options& options);
+void add_timeout_flags(CLI::App& command, common_options& options);
+void add_icap_header_flags(CLI::App& command, common_options& options);
+// `formats` lists what --output accepts here, the first being the default.
+void add_output_flags(CLI::App& command, common_options& options,
+                      const std::vector<std::string>& formats);
+
+// "Name: value" -> the field; nullopt when the name is not an HTTP token or the value holds a
+// CR, LF or NUL (which would let a flag inject header lines). Whitespace around the value goes.
+std::optional<codec::header_field> parse_header_line(std::string_view text);
+// A CLI11 validator for flags that take "Name: value".
+CLI::Validator header_line_validator();
+// A CLI11 validator for IPv4/IPv6 literals.
+CLI::Validator ip_address_validator();
+
+// Copies the TLS and timeout flags that were given (so profile values stay otherwise), -H and
+// --x-client-ip into `settings`. Prints the --insecure warning to stderr.
+void apply_common(const common_options& options, client::client_settings& settings);
+
+// Whether to colour what goes to the stream with descriptor `fd` (--color auto: a TTY and no
+// NO_COLOR in the environment).
+bool use_color(const common_options& options, int fd);
+
+// "icapkit: " + message on stderr, one line.
+void print_error(std::string_view message);
+
+} // namespace icapkit::app
