@@ -1,5 +1,6 @@
 // icapkit: command-line ICAP (RFC 3507) testing and scanning toolkit.
 // main() only wires subcommands; each lives in its own file with setup_<cmd>() and run_<cmd>().
+#include "serve.hpp"
 #include "subcommands.hpp"
 
 #include <CLI/CLI.hpp>
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   icapkit::app::setup_options(app);
   icapkit::app::setup_scan(app);
+  icapkit::app::setup_serve(app);
   app.footer("More subcommands arrive as they land: serve, proxy, replay, load, report.\n"
              "See icapkit(1), icapkit-options(1), icapkit-scan(1).");
 

@@ -15,4 +15,26 @@ err=$("$bin" --no-such-flag 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] || fail "bad flag exited $rc, want 2"
 [ "$(wc -l <<<"$err")" -eq 1 ] || fail "bad flag printed more than one line: $err"
 grep -q -- "--no-such-flag" <<<"$err" || fail "bad flag message does not name the flag: $err"
+
+# scan and options: every flag issue 3 names is in --help, usage errors exit 2 with one line.
+out=$("$bin" scan --help) || fail "scan --help exited $?"
+for flag in -r --server --profile --vendor --mode --url --method --content-type --multipart --preview \
+  --no-204 --allow-206 --connect-timeout --timeout --slow-threshold --jobs --icap-header --http-header \
+  --x-client-ip --save-modified --output --log --log-layout --cacert --cert --key --sni --tls-min \
+  --insecure; do
+  grep -q -- "$flag\b" <<<"$out" || fail "scan --help does not list $flag"
+done
+out=$("$bin" options --help) || fail "options --help exited $?"
+for flag in --output --timeout --cacert --insecure; do
+  grep -q -- "$flag\b" <<<"$out" || fail "options --help does not list $flag"
+done
+
+err=$("$bin" scan --no-such-flag 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "scan with a bad flag exited $rc, want 2"
+grep -q -- "--no-such-flag" <<<"$err" || fail "scan's bad-flag message does not name the flag: $err"
+err=$(timeout 10 "$bin" scan /dev/null 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "scan without --server or --profile exited $rc, want 2"
+grep -qi -- "--server" <<<"$err" || fail "scan without a server does not say to use --server: $err"
+err=$(timeout 10 "$bin" options 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "options without a URL exited $rc, want 2"
 echo "cli basics ok"

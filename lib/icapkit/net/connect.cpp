@@ -134,7 +134,9 @@ asio::awaitable<std::unique_ptr<stream>> start_tls(tcp::socket socket,
   if (ec) {
     error = connection->last_error();
     if (ec == errc::deadline_exceeded) {
-      error.code = make_error_code(errc::connect_timeout); // the handshake is part of connecting
+      // The handshake is part of connecting, but TCP did connect: say what was still missing.
+      error.code = make_error_code(errc::connect_timeout);
+      error.detail = "the TLS handshake did not finish (is the peer speaking TLS on this port?)";
     }
     co_return nullptr;
   }

@@ -74,6 +74,9 @@ std::string describe_net(errc e, const error_info& info) {
   const std::string& peer = info.peer;
   switch (e) {
   case errc::connect_timeout:
+    if (!info.detail.empty()) {
+      return with_detail(with_peer("connect timeout", "to", peer), info.detail);
+    }
     return with_peer("connect timeout: no connection", "to", peer) + " within the connect timeout";
   case errc::idle_timeout:
     return with_peer("I/O idle timeout: no data moved", "to or from", peer) +

@@ -217,6 +217,8 @@ TEST_CASE(
     CHECK(timeout.code == errc::connect_timeout);
     CHECK(std::chrono::steady_clock::now() - started < 3s);
     CHECK(net::describe(timeout).find("connect timeout") == 0);
+    // TCP connected: the message must point at the handshake, not at the connection.
+    CHECK(net::describe(timeout).find("TLS handshake") != std::string::npos);
 
     const auto garbage = co_await ping("127.0.0.1", plain_icap->local_endpoint().port(), tls);
     CHECK(garbage.code == errc::tls_handshake_failed);

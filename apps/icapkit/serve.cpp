@@ -1,0 +1,199 @@
+// icapkit serve: flags -> server options, a vendor personality and a scenario; start, report the
+// listeners, wait for SIGINT/SIGTERM, stop. Protocol and detection live in lib/icapkit/mock.
+#include "serve.hpp"
+
+#include "icapkit/mock/mock_service.hpp"
+#include "icapkit/mock/server_log.hpp"
+#include "icapkit/server/server.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace icapkit::app {
+
+namespace {
+
+constexpr int exit_usage = 2;
+constexpr int exit_failure = 1;
+
+struct serve_options {
+  std::string vendor = "opswat";
+  std::string blocking_mode = "MANAGER-KNOWN";
+  unsigned analysis_time_ms = 2000;
+  std::vector<std::string> services;
+  std::string scenario_file;
+  std::vector<std::string> listen;
+  std::vector<std::string> tls_listen;
+  std::string cert_file;
+  std::string key_file;
+  std::string write_cert;
+  std::string port_file;
+  unsigned threads = 0;
+  std::size_t max_connections = 0;
+  std::string log_file;
+  bool quiet = false;
+};
+
+[[noreturn]] void fail(int status, const std::string& message) {
+  std::cerr << "icapkit serve: " << message << "\n";
+  throw CLI::RuntimeError(status);
+}
+
+std::shared_ptr<mock::mock_context> make_context(const serve_options& o) {
+  mock::personality_options p;
+  p.blocking_mode = o.blocking_mode;
+  p.analysis_time = std::chrono::milliseconds(o.analysis_time_ms);
+  if (o.max_connections > 0) {
+    p.max_connections = o.max_connections;
+  }
+  try {
+    auto vendor = std::shared_ptr<mock::personality>(mock::make_personality(o.vendor, p));
+    auto rules = o.scenario_file.empty() ? mock::scenario{} : mock::load_scenario(o.scenario_file);
+    return std::make_shared<mock::mock_context>(std::move(vendor), std::move(rules));
+  } catch (const std::invalid_argument& e) {
+    fail(exit_usage, e.what());
+  } catch (const mock::scenario_error& e) {
+    fail(exit_usage, std::string("--scenario ") + e.what());
+  }
+}
+
+server::server_options server_options_of(const serve_options& o) {
+  server::server_options s;
+  s.listen = o.listen.empty() && o.tls_listen.empty() ? std::vector<std::string>{"127.0.0.1:1344"}
+                                                      : o.listen;
+  s.tls_listen = o.tls_listen;
+  s.tls.cert_file = o.cert_file;
+  s.tls.key_file = o.key_file;
+  s.write_cert = o.write_cert;
+  s.threads = o.threads;
+  s.max_connections = o.max_connections;
+  return s;
+}
+
+void write_port_file(const std::string& path, const std::vector<std::string>& addresses) {
+  const auto temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    for (const auto& a : addresses) {
+      out << a << "\n";
+    }
+    if (!out) {
+      fail(exit_failure, "--port-file " + path + ": cannot be written");
+    }
+  }
+  // Renamed into place so a test polling for the file never reads half of it.
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    fail(exit_failure, "--port-file " + path + ": cannot be written");
+  }
+}
+
+void announce(const serve_options& o, const mock::mock_context& ctx,
+              const std::vector<std::string>& addresses, std::size_t plain_count) {
+  const auto specs = ctx.vendor().services();
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    std::string line = "icapkit serve: " + std::string(ctx.vendor().name()) + " on";
+    const std::string scheme = i < plain_count ? "icap://" : "icaps://";
+    for (const auto& s : specs) {
+      line += " " + scheme + addresses[i] + "/" + s.name;
+    }
+    for (const auto& name : o.services) {
+      line += " " + scheme + addresses[i] + "/" + name;
+    }
+    std::cerr << line << "\n";
+  }
+}
+
+int run_serve(const serve_options& o) {
+  if ((o.cert_file.empty()) != (o.key_file.empty())) {
+    fail(exit_usage, "--cert and --key go together");
+  }
+  auto ctx = make_context(o);
+  auto log = std::make_shared<mock::server_log>();
+  if (!o.log_file.empty()) {
+    if (const auto ec = log->open(o.log_file, std::string(ctx->vendor().name()))) {
+      fail(exit_usage, "--log " + o.log_file + ": " + ec.message());
+    }
+  }
+  auto options = server_options_of(o);
+  ctx->spool_memory_limit = options.spool_memory_limit;
+  if (!o.log_file.empty()) {
+    options.on_transaction = [log](const server::transaction_record& r) { log->write(r); };
+  }
+  if (!o.quiet) {
+    options.on_error = [](const std::string& message) {
+      std::cerr << "icapkit serve: " << message << "\n";
+    };
+  }
+  const auto plain_count = options.listen.size();
+  server::server srv(std::move(options));
+  try {
+    for (auto& svc : mock::make_services(ctx, o.services)) {
+      srv.add_service(std::move(svc));
+    }
+  } catch (const std::invalid_argument& e) {
+    fail(exit_usage, std::string("--service: ") + e.what());
+  }
+  std::string detail;
+  if (const auto ec = srv.start(detail)) {
+    fail(exit_failure, (detail.empty() ? "" : detail + ": ") + ec.message());
+  }
+  const auto addresses = srv.bound_addresses();
+  if (!o.port_file.empty()) {
+    write_port_file(o.port_file, addresses);
+  }
+  if (!o.quiet) {
+    announce(o, *ctx, addresses, plain_count);
+  }
+  server::stop_on_signal(srv);
+  return 0;
+}
+
+} // namespace
+
+void setup_serve(CLI::App& app) {
+  auto o = std::make_shared<serve_options>();
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Run a mock ICAP server that answers like OPSWAT MetaDefender, NSX Defender "
+      "(Lastline) or a c-icap antivirus, with scripted rules, delays and faults (for CI).");
+  cmd->add_option("--vendor", o->vendor, "opswat (default), lastline or generic")
+      ->check(CLI::IsMember({"opswat", "lastline", "generic"}));
+  cmd->add_option("--blocking-mode", o->blocking_mode,
+                  "lastline: PASSIVE, SENSOR-KNOWN, MANAGER-KNOWN (default), FULL, "
+                  "FULL-WITH-FEEDBACK (\"FULL WITH FEEDBACK\" accepted)");
+  cmd->add_option(
+      "--analysis-time", o->analysis_time_ms,
+      "lastline FULL modes: milliseconds an unknown file's analysis takes (default 2000)");
+  cmd->add_option("--service", o->services, "extra service name (REQMOD and RESPMOD); repeatable");
+  cmd->add_option("--scenario", o->scenario_file, "scenario file (JSON): rules, delays, faults")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--listen", o->listen,
+                  "plain listener ADDR:PORT (repeatable; default 127.0.0.1:1344)");
+  cmd->add_option("--tls-listen", o->tls_listen, "TLS (ICAPS) listener ADDR:PORT (repeatable)");
+  cmd->add_option("--cert", o->cert_file, "TLS certificate chain (PEM); default: self-signed")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--key", o->key_file, "TLS private key (PEM)")->check(CLI::ExistingFile);
+  cmd->add_option("--write-cert", o->write_cert,
+                  "write the TLS certificate (PEM) to FILE at start");
+  cmd->add_option("--port-file", o->port_file,
+                  "write one ADDRESS:PORT line per listener (plain first) once bound");
+  cmd->add_option("--threads", o->threads, "worker threads (default: the core count)");
+  cmd->add_option("--max-connections", o->max_connections,
+                  "answer 503 past N concurrent connections (default: no limit)");
+  cmd->add_option("--log", o->log_file, "append one NDJSON line per transaction to FILE");
+  cmd->add_flag("-q,--quiet", o->quiet, "print nothing on start");
+  cmd->footer("See icapkit-serve(1) for the vendors' headers and the scenario format.");
+  cmd->callback([o] {
+    const int status = run_serve(*o);
+    if (status != 0) {
+      throw CLI::RuntimeError(status);
+    }
+  });
+}
+
+} // namespace icapkit::app

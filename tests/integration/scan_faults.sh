@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `icapkit scan` and `icapkit options` against servers that misbehave (fake_servers.py) and a port
+# nobody listens on. What a user must see every time: exit status 2 within --timeout (plus a
+# margin), a message naming the file and the cause, and an ICAP_FAILED record that validates.
+# Nothing may hang: every run is bounded by `timeout`.
+# Usage: scan_faults.sh ICAPKIT_BINARY SOURCE_DIR
+set -u
+. "$2/tests/integration/itest_lib.sh"
+itest_init scan_faults "$1" "$2"
+
+timeout_ms=2000
+margin_ms=3000 # process start, OPTIONS, a loaded CI machine; a hang would take 30 s or more
+
+start_fake() { # start_fake MODE -> sets fake_port
+  local port_file=$WORK/fake-$1.port
+  "$PY" "$itest_dir/fake_servers.py" "$1" "$port_file" 2>"$WORK/fake-$1.log" </dev/null &
+  background_pids+=($!)
+  for _ in $(seq 1 100); do
+    [ -s "$port_file" ] && break
+    sleep 0.05
+  done
+  [ -s "$port_file" ] || die "fake server '$1' did not start (see $WORK/fake-$1.log)"
+  fake_port=$(cat "$port_file")
+}
+
+# 20 KB so that a 1024-byte preview leaves a remainder (the continue-stall server needs one).
+sample=$WORK/upload.txt
+for i in $(seq 1 400); do echo "line $i of a clean text file for the fault tests......."; done >"$sample"
+
+# mode | what the message must mention | significance the record must carry (empty: none checked)
+cases=(
+  "silent|time(d)? ?out|ADF_ICAP_TIMEDOUT"
+  "stall|time(d)? ?out|ADF_ICAP_TIMEDOUT"
+  "continue-stall|time(d)? ?out|ADF_ICAP_TIMEDOUT"
+  "reset|reset|closed|"
+  "close|closed|reset|end of|eof|"
+  "garbage|protocol|malformed|invalid|bad_|"
+  "garbage-options|protocol|malformed|invalid|bad_|"
+)
+for case in "${cases[@]}"; do
+  mode=${case%%|*}
+  rest=${case#*|}
+  significance=${rest##*|}
+  cause=${rest%|*}
+  start_fake "$mode"
+  name=fault-$mode
+  log=$WORK/$name.ndjson
+  icapkit "$name" scan --server "icap://127.0.0.1:$fake_port/fake" --timeout $timeout_ms \
+    --log "$log" "$sample"
+  expect_rc "$name" 2 "fault: $mode server"
+  if [ "$ELAPSED_MS" -gt $((timeout_ms + margin_ms)) ]; then
+    fail "$name: icapkit took ${ELAPSED_MS} ms against a '$mode' server with --timeout $timeout_ms"
+  fi
+  expect_output "$name" "$cause" "why the scan failed ($mode server)"
+  expect_output "$name" "upload\.txt" "which file failed"
+  validate "$log"
+  records "$log" --count 1 --file upload.txt icap_log.action=ICAP_FAILED \
+    icap_log.request_logs.0.action=ICAP_FAILED significant=true \
+    ${significance:+significant_log~$significance}
+  note "$mode: exit $RC after ${ELAPSED_MS} ms"
+done
+
+# Several files in parallel against a server that never answers: each fails on its own deadline.
+start_fake stall
+mkdir -p "$WORK/many"
+for i in 1 2 3 4 5 6; do cp "$sample" "$WORK/many/file$i.txt"; done
+icapkit fault-jobs --limit 60 scan --server "icap://127.0.0.1:$fake_port/fake" --timeout $timeout_ms \
+  --jobs 4 --log "$WORK/fault-jobs.ndjson" "$WORK"/many/file*.txt
+expect_rc fault-jobs 2 "six files against a stalled server"
+# Six files on four connections: two rounds of deadlines at most.
+if [ "$ELAPSED_MS" -gt $((2 * timeout_ms + margin_ms)) ]; then
+  fail "fault-jobs: 6 files with --jobs 4 took ${ELAPSED_MS} ms against a stalled server (--timeout $timeout_ms)"
+fi
+validate "$WORK/fault-jobs.ndjson"
+records "$WORK/fault-jobs.ndjson" --files file1.txt,file2.txt,file3.txt,file4.txt,file5.txt,file6.txt \
+  --each icap_log.action=ICAP_FAILED significant_log~ADF_ICAP_TIMEDOUT
+note "6 files, --jobs 4, stalled server: exit $RC after ${ELAPSED_MS} ms"
+
+# `options` against a server that never answers.
+start_fake silent
+icapkit options-silent options --timeout $timeout_ms "icap://127.0.0.1:$fake_port/fake"
+expect_rc options-silent 2 "OPTIONS without an answer is an error"
+[ "$ELAPSED_MS" -le $((timeout_ms + margin_ms)) ] ||
+  fail "options-silent: took ${ELAPSED_MS} ms with --timeout $timeout_ms"
+expect_output options-silent "time(d)? ?out" "that OPTIONS timed out"
+
+# Nobody listens: "connection refused", for scan and for options.
+port=$(free_port)
+icapkit refused scan --server "icap://127.0.0.1:$port/avscan" --log "$WORK/refused.ndjson" "$sample"
+expect_rc refused 2 "connection refused is an error"
+expect_output refused "refused" "that the connection was refused"
+expect_output refused "upload\.txt" "which file failed"
+validate "$WORK/refused.ndjson"
+records "$WORK/refused.ndjson" --count 1 icap_log.action=ICAP_FAILED significant=true \
+  significant_log~ADF_ICAP_CONNECTION_ERROR
+icapkit options-refused options "icap://127.0.0.1:$port/avscan"
+expect_rc options-refused 2 "OPTIONS to a closed port is an error"
+expect_output options-refused "refused" "that the connection was refused"
+
+finish
