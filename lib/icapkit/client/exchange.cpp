@@ -404,6 +404,12 @@ asio::awaitable<transaction_report> run_transaction(net::stream& connection,
   if (!report.error.code && state.source_error) {
     report.error = net::error_info{state.source_error, {}, "reading the body to send", {}};
   }
+  if (report.error.code && !report.response && collector.head_complete() &&
+      collector.status() != 100) {
+    // The exchange failed after the server's status line (e.g. reset mid-body): the record still
+    // says what the server answered.
+    report.response = collector.take_head();
+  }
   report.first_byte_sent = state.first_byte_time;
   report.returned_body_digest = collector.digest();
   report.request_complete = request.done() && !state.write_error.code && !state.source_error;

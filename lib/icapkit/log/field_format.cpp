@@ -81,7 +81,7 @@ std::string join_icap_headers(const codec::header_list& headers) {
     text += ": ";
     for (const char c : field.value) {
       if (c == '\n') {
-        text += "\r\n ";
+        text += "\r\n\t"; // TAB folding, as c-icap and our serializer write it
       } else {
         text += c;
       }

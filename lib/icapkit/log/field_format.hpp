@@ -19,7 +19,7 @@ std::optional<std::uint32_t> icap_server_ip_from_string(std::string_view address
 std::string icap_server_ip_to_string(std::uint32_t ip);
 
 // Header fields as Avi logs them: "Name: value\r\n" per field, in order, no start line. A folded
-// value (the codec keeps its lines joined with "\n") is written folded again ("\r\n " between).
+// value (the codec keeps its lines joined with "\n") is written folded again ("\r\n\t" between).
 std::string join_icap_headers(const codec::header_list& headers);
 
 // The inverse of join_icap_headers, lenient: lines split on "\r\n" (or "\n"), continuation

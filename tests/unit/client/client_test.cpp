@@ -442,6 +442,31 @@ TEST_CASE("a reset in the middle of the response -> failed with a connection err
   });
 }
 
+TEST_CASE("a reset after the status line: failed, and the record keeps the ICAP status") {
+  asio::io_context io;
+  fake_icap_server server(io, [](session& s, received_request&) -> asio::awaitable<bool> {
+    s.end_after_preview();
+    const std::string http = "HTTP/1.1 403 Forbidden\r\n\r\n";
+    co_await s.send("ICAP/1.0 200 OK\r\nISTag: \"x\"\r\nEncapsulated: res-hdr=0, res-body=" +
+                    std::to_string(http.size()) + "\r\n\r\n" + http + "10\r\nonly part");
+    co_return false; // SO_LINGER 0: the close resets
+  });
+  server.reset_on_close = true;
+  run_test(io, [&]() -> asio::awaitable<void> {
+    auto settings = test_settings();
+    settings.fetch_options = false;
+    client c(io.get_executor(), settings);
+    codec::memory_body_source body("x");
+    auto result = co_await c.exchange(reqmod(server.uri(), &body));
+    server.stop();
+    CHECK(result.result.outcome == verdict_outcome::failed);
+    CHECK(result.record.action == log::icap_action::failed);
+    CHECK(result.record.icap_response_code == 200u);
+    CHECK(result.record.icap_headers_received_from_server.value_or("").find("ISTag") !=
+          std::string::npos);
+  });
+}
+
 TEST_CASE("garbage from the server -> failed, the message names the codec error") {
   asio::io_context io;
   fake_icap_server server(io, [](session& s, received_request&) -> asio::awaitable<bool> {
