@@ -3,6 +3,7 @@
 // run.
 #include "common_flags.hpp"
 #include "file_walk.hpp"
+#include "mock_setup.hpp"
 #include "output.hpp"
 #include "scan_job.hpp"
 #include "scan_profile.hpp"
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 #include <memory>
 
 namespace icapkit::app {
@@ -43,6 +45,7 @@ struct scan_command {
   unsigned jobs = 4;
   std::vector<std::string> http_headers;
   std::string vendor;
+  std::string scenario; // built-in test engine only
   std::string save_modified;
   std::string log_file;
   std::string log_layout = "current";
@@ -66,9 +69,10 @@ CLI::Validator preview_validator() {
       "");
 }
 
-// The run's settings: profile first (when given), then every flag that was given.
-bool build_settings(const scan_command& cmd, client::client_settings& settings,
-                    std::vector<codec::uri>& servers) {
+// The run's settings: profile first (when given), then every flag that was given. `builtin_url`
+// is the built-in test engine's service when neither --server nor --profile was given.
+bool build_settings(const scan_command& cmd, const std::string& builtin_url,
+                    client::client_settings& settings, std::vector<codec::uri>& servers) {
   settings.vendor = log::icap_vendor::generic;
   if (!cmd.profile.empty()) {
     auto setup = apply_profile(cmd.profile, settings);
@@ -94,15 +98,25 @@ bool build_settings(const scan_command& cmd, client::client_settings& settings,
       servers.push_back(service);
     }
   }
+  if (servers.empty() && !builtin_url.empty()) {
+    codec::uri service;
+    if (codec::parse_uri(builtin_url, service)) {
+      print_error("the built-in test engine's URL '" + builtin_url + "' does not parse");
+      return false;
+    }
+    servers.push_back(service);
+  }
   if (servers.empty()) {
     print_error("no ICAP server: use --server URL or --profile FILE");
     return false;
   }
-  if (!cmd.vendor.empty()) {
+  // The built-in engine answers as opswat unless --vendor says otherwise: records say the same.
+  const std::string vendor = cmd.vendor.empty() && !builtin_url.empty() ? "opswat" : cmd.vendor;
+  if (!vendor.empty()) {
     settings.vendor =
-        *log::from_string<log::icap_vendor>(cmd.vendor == "opswat"     ? "ICAP_VENDOR_OPSWAT"
-                                            : cmd.vendor == "lastline" ? "ICAP_VENDOR_LASTLINE"
-                                                                       : "ICAP_VENDOR_GENERIC");
+        *log::from_string<log::icap_vendor>(vendor == "opswat"     ? "ICAP_VENDOR_OPSWAT"
+                                            : vendor == "lastline" ? "ICAP_VENDOR_LASTLINE"
+                                                                   : "ICAP_VENDOR_GENERIC");
   }
   if (cmd.preview == "off") {
     settings.enable_preview = false;
@@ -260,11 +274,44 @@ output_settings make_output_settings(const scan_command& cmd, bool progress) {
   return settings;
 }
 
+// Without --server and --profile, scans go to the built-in test engine (the mock server of
+// `icapkit serve`) on a loopback port; returns false (after saying why) when it cannot start.
+bool start_builtin(const scan_command& cmd, builtin_engine& engine, std::string& url) {
+  mock_setup_options options;
+  options.vendor = cmd.vendor.empty() ? "opswat" : cmd.vendor;
+  options.scenario_file = cmd.scenario;
+  if (auto error = engine.start(options); !error.empty()) {
+    print_error(error);
+    return false;
+  }
+  url = engine.service_url(cmd.mode == "respmod" ? codec::icap_method::respmod
+                                                 : codec::icap_method::reqmod);
+  return true;
+}
+
 int run_scan(const scan_command& cmd) {
+  const bool use_builtin = cmd.servers.empty() && cmd.profile.empty();
+  if (!use_builtin && !cmd.scenario.empty()) {
+    print_error("--scenario: applies only to the built-in test engine (scan without --server "
+                "and --profile); give the scenario to 'icapkit serve --scenario' instead");
+    return exit_error;
+  }
+  builtin_engine engine; // stopped when the scan returns
+  std::string builtin_url;
+  if (use_builtin && !start_builtin(cmd, engine, builtin_url)) {
+    return exit_error;
+  }
   client::client_settings settings;
   run_state state;
-  if (!build_settings(cmd, settings, state.context.servers) || !build_context(cmd, state.context)) {
+  if (!build_settings(cmd, builtin_url, settings, state.context.servers) ||
+      !build_context(cmd, state.context)) {
     return exit_error;
+  }
+  if (use_builtin) {
+    std::cerr << "icapkit scan: no --server given: using icapkit's built-in test engine on "
+              << builtin_url << " (" << engine.vendor()
+              << "); it detects only EICAR and scenario rules\n"
+              << std::flush;
   }
   std::unique_ptr<log::ndjson_writer> log_writer;
   const auto out_settings_layout = make_output_settings(cmd, false).layout;
@@ -301,6 +348,7 @@ int run_scan(const scan_command& cmd) {
     asio::co_spawn(io, progress_ticker(state), asio::detached);
   }
   io.run();
+  engine.stop();
   output.finish(state.counts, std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - started));
   return decide_exit_code(state.counts);
@@ -334,7 +382,8 @@ void add_request_flags(CLI::App& sub, scan_command& cmd) {
 void add_icap_flags(CLI::App& sub, scan_command& cmd) {
   sub.add_option("--server", cmd.servers,
                  "ICAP service URL, repeatable: a pool tried in order, failing over on "
-                 "connection errors (default: from --profile)")
+                 "connection errors (default: from --profile, else icapkit's built-in test "
+                 "engine on a loopback port)")
       ->type_name("URL")
       ->allow_extra_args(false);
   sub.add_option("--profile", cmd.profile,
@@ -343,10 +392,16 @@ void add_icap_flags(CLI::App& sub, scan_command& cmd) {
       ->check(CLI::Validator(CLI::ExistingFile).description(""))
       ->type_name("FILE");
   sub.add_option("--vendor", cmd.vendor,
-                 "vendor for records: opswat|lastline|generic (default: the profile's, else "
-                 "generic)")
+                 "vendor for records (and of the built-in test engine): "
+                 "opswat|lastline|generic (default: the profile's; opswat for the built-in "
+                 "engine; else generic)")
       ->check(CLI::IsMember({"opswat", "lastline", "generic"}).description(""))
       ->type_name("VENDOR");
+  sub.add_option("--scenario", cmd.scenario,
+                 "scenario file (JSON, as for icapkit serve) for the built-in test engine only: "
+                 "rules, delays, faults (default: EICAR detection only)")
+      ->check(CLI::Validator(CLI::ExistingFile).description(""))
+      ->type_name("FILE");
   sub.add_option("--preview", cmd.preview,
                  "preview size in bytes, or off (default: the profile's preview_size capped by "
                  "the server's Preview; 5000 without a profile)")

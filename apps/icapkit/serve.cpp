@@ -2,6 +2,8 @@
 // listeners, wait for SIGINT/SIGTERM, stop. Protocol and detection live in lib/icapkit/mock.
 #include "serve.hpp"
 
+#include "mock_setup.hpp"
+
 #include "icapkit/mock/mock_service.hpp"
 #include "icapkit/mock/server_log.hpp"
 #include "icapkit/server/server.hpp"
@@ -44,22 +46,20 @@ struct serve_options {
   throw CLI::RuntimeError(status);
 }
 
-std::shared_ptr<mock::mock_context> make_context(const serve_options& o) {
-  mock::personality_options p;
-  p.blocking_mode = o.blocking_mode;
-  p.analysis_time = std::chrono::milliseconds(o.analysis_time_ms);
-  if (o.max_connections > 0) {
-    p.max_connections = o.max_connections;
+mock_setup make_mock(const serve_options& o, std::size_t spool_memory_limit) {
+  mock_setup_options m;
+  m.vendor = o.vendor;
+  m.blocking_mode = o.blocking_mode;
+  m.analysis_time = std::chrono::milliseconds(o.analysis_time_ms);
+  m.max_connections = o.max_connections;
+  m.extra_services = o.services;
+  m.scenario_file = o.scenario_file;
+  m.spool_memory_limit = spool_memory_limit;
+  mock_setup setup;
+  if (auto error = build_mock(m, setup); !error.empty()) {
+    fail(exit_usage, error);
   }
-  try {
-    auto vendor = std::shared_ptr<mock::personality>(mock::make_personality(o.vendor, p));
-    auto rules = o.scenario_file.empty() ? mock::scenario{} : mock::load_scenario(o.scenario_file);
-    return std::make_shared<mock::mock_context>(std::move(vendor), std::move(rules));
-  } catch (const std::invalid_argument& e) {
-    fail(exit_usage, e.what());
-  } catch (const mock::scenario_error& e) {
-    fail(exit_usage, std::string("--scenario ") + e.what());
-  }
+  return setup;
 }
 
 server::server_options server_options_of(const serve_options& o) {
@@ -112,15 +112,15 @@ int run_serve(const serve_options& o) {
   if ((o.cert_file.empty()) != (o.key_file.empty())) {
     fail(exit_usage, "--cert and --key go together");
   }
-  auto ctx = make_context(o);
+  auto options = server_options_of(o);
+  auto mock = make_mock(o, options.spool_memory_limit);
+  const auto& ctx = mock.context;
   auto log = std::make_shared<mock::server_log>();
   if (!o.log_file.empty()) {
     if (const auto ec = log->open(o.log_file, std::string(ctx->vendor().name()))) {
       fail(exit_usage, "--log " + o.log_file + ": " + ec.message());
     }
   }
-  auto options = server_options_of(o);
-  ctx->spool_memory_limit = options.spool_memory_limit;
   if (!o.log_file.empty()) {
     options.on_transaction = [log](const server::transaction_record& r) { log->write(r); };
   }
@@ -132,7 +132,7 @@ int run_serve(const serve_options& o) {
   const auto plain_count = options.listen.size();
   server::server srv(std::move(options));
   try {
-    for (auto& svc : mock::make_services(ctx, o.services)) {
+    for (auto& svc : mock.services) {
       srv.add_service(std::move(svc));
     }
   } catch (const std::invalid_argument& e) {

@@ -33,8 +33,9 @@ err=$("$bin" scan --no-such-flag 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] || fail "scan with a bad flag exited $rc, want 2"
 grep -q -- "--no-such-flag" <<<"$err" || fail "scan's bad-flag message does not name the flag: $err"
 err=$(timeout 10 "$bin" scan /dev/null 2>&1 >/dev/null); rc=$?
-[ $rc -eq 2 ] || fail "scan without --server or --profile exited $rc, want 2"
-grep -qi -- "--server" <<<"$err" || fail "scan without a server does not say to use --server: $err"
+[ $rc -eq 0 ] || fail "scan without --server or --profile (built-in test engine) exited $rc, want 0"
+grep -qi -- "built-in test engine" <<<"$err" ||
+  fail "scan without a server does not say it uses the built-in test engine: $err"
 err=$(timeout 10 "$bin" options 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] || fail "options without a URL exited $rc, want 2"
 echo "cli basics ok"

@@ -9,8 +9,8 @@ source_dir=$2
 samples=$source_dir/testdata/samples
 
 if ! command -v c-icap-client >/dev/null; then
-  echo "SKIP: c-icap-client not installed (scripts/deps installs it)"
-  exit 0
+  echo "FAIL: c-icap-client is not installed (scripts/deps installs it)"
+  exit 1
 fi
 
 work=$(mktemp -d)
