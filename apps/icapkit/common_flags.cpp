@@ -118,8 +118,9 @@ void add_timeout_flags(CLI::App& command, common_options& options) {
       ->check(CLI::Range(1U, 3600000U).description(""))
       ->type_name("MS");
   command
-      .add_option("--timeout", options.timeout_ms,
-                  "whole-exchange deadline in ms, the profile's response_timeout (default 60000)")
+      .add_option(
+          "--timeout", options.timeout_ms,
+          "whole-exchange deadline in ms, like a profile's response_timeout (default 60000)")
       ->check(CLI::Range(1U, 3600000U).description(""))
       ->type_name("MS");
 }

@@ -162,7 +162,7 @@ int run_options(const options_command& cmd) {
   for (const auto& warning : reply.options->warnings) {
     print_error("options: warning: " + warning);
   }
-  if (format == output_format::human) {
+  if (format == output_format::human && !cmd.common.quiet) { // -q: the exit status says it
     print_human(std::cout, url, reply, cmd.common.verbose);
   }
   return exit_ok;

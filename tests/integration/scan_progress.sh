@@ -1,6 +1,7 @@
 #!/bin/bash
 # The progress line of icapkit scan: shown on a terminal when many files are scanned, never in a
 # pipe (logs and CI output stay clean). The terminal is a pseudo-terminal made by script(1).
+# Also what -q leaves out: scan's progress line, and all of options' output on success.
 # Usage: scan_progress.sh ICAPKIT_BINARY
 set -u
 icapkit=$1
@@ -51,6 +52,13 @@ fi
 timeout 60 script -qec "'$icapkit' scan -q --server '$url' -r '$work/files'" "$work/quiet.out" \
   >/dev/null 2>&1
 grep -q '/25\] ' "$work/quiet.out" && fail "progress line shown with -q"
+
+# options -q: nothing on stdout, the exit status says the service answered 200.
+out=$(timeout 30 "$icapkit" options -q "$url"); rc=$?
+[ $rc -eq 0 ] || fail "options -q exited $rc, want 0"
+[ -z "$out" ] || fail "options -q printed: $out"
+out=$(timeout 30 "$icapkit" options "$url"); rc=$?
+[ $rc -eq 0 ] && grep -q "Methods" <<<"$out" || fail "options without -q: exit $rc, output: $out"
 
 [ $failures -eq 0 ] && echo "scan progress ok"
 exit $((failures > 0))

@@ -32,9 +32,8 @@ TEST_CASE("join_icap_headers: Name: value CRLF per field, no start line") {
   headers.add("Host", "100.64.3.15:1344");
   headers.add("Preview", "653");
   headers.add("X-Violations-Found", "1\nfile.doc\nEICAR");
-  CHECK(
-      join_icap_headers(headers) ==
-      "Host: 100.64.3.15:1344\r\nPreview: 653\r\nX-Violations-Found: 1\r\n\tfile.doc\r\n\tEICAR\r\n");
+  CHECK(join_icap_headers(headers) == "Host: 100.64.3.15:1344\r\nPreview: "
+                                      "653\r\nX-Violations-Found: 1\r\n\tfile.doc\r\n\tEICAR\r\n");
   CHECK(join_icap_headers({}).empty());
 }
 
