@@ -8,5 +8,6 @@ namespace icapkit::app {
 
 void setup_options(CLI::App& app); // icapkit options URL
 void setup_scan(CLI::App& app);    // icapkit scan [PATH|-]...
+void setup_proxy(CLI::App& app);   // icapkit proxy --config FILE
 
 } // namespace icapkit::app

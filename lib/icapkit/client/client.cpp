@@ -55,7 +55,7 @@ private:
                                  const transaction_settings& ts, clock::time_point deadline,
                                  attempt& out);
   asio::awaitable<void> send_exchange(exchange_plan& plan, exchange_result& result);
-  void merge_original(exchange_plan& plan, exchange_result& result);
+  asio::awaitable<void> merge_original(exchange_plan& plan, exchange_result& result);
   void conclude(exchange_plan& plan, exchange_result& result);
   void record_of(const exchange_plan& plan, exchange_result& result) const;
 
@@ -271,6 +271,7 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
   ts.io_timeout = settings_.io_timeout;
   ts.piece_size = settings_.piece_size;
   ts.sink = request.content_sink;
+  ts.body_ready = request.body_ready;
   codec::body_source* body = request.body;
   for (int tries = 0; tries < 2; ++tries) {
     plan.sent = body != nullptr ? std::make_unique<hashing_body_source>(*body) : nullptr;
@@ -304,13 +305,14 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
   }
 }
 
-// 206 "use-original-body=N": the original body from byte N follows the returned chunks.
-void client_core::merge_original(exchange_plan& plan, exchange_result& result) {
+// 206 "use-original-body=N": the original body from byte N follows the returned chunks. A body
+// still arriving (a 206 answered in preview) is waited for with body_ready, until the deadline.
+asio::awaitable<void> client_core::merge_original(exchange_plan& plan, exchange_result& result) {
   auto& report = plan.run.report;
   auto* sink = plan.request.content_sink;
   if (report.error.code || !report.use_original_body || sink == nullptr ||
       plan.request.body == nullptr) {
-    return;
+    co_return;
   }
   auto fail = [&](std::error_code ec, std::string detail) {
     plan.late_error = net::error_info{ec, {}, std::move(detail), {}};
@@ -318,21 +320,30 @@ void client_core::merge_original(exchange_plan& plan, exchange_result& result) {
   if (!plan.request.reopen_body) {
     fail(std::make_error_code(std::errc::operation_not_supported),
          "206 use-original-body needs the original body again");
-    return;
+    co_return;
   }
   auto original = plan.request.reopen_body();
   if (!original) {
     fail(std::make_error_code(std::errc::no_such_file_or_directory), "reopening the original body");
-    return;
+    co_return;
   }
   std::vector<char> buffer(settings_.piece_size);
   std::uint64_t skip = *report.use_original_body;
   for (;;) {
     std::error_code ec;
     const std::size_t n = original->read(buffer, ec);
+    if (ec == std::errc::operation_would_block && plan.request.body_ready &&
+        clock::now() < plan.deadline) {
+      co_await plan.request.body_ready();
+      continue;
+    }
+    if (ec == std::errc::operation_would_block && plan.request.body_ready) {
+      fail(net::errc::deadline_exceeded, "waiting for the original body for the 206 merge");
+      co_return;
+    }
     if (ec) {
       fail(ec, "reading the original body for the 206 merge");
-      return;
+      co_return;
     }
     if (n == 0) {
       break;
@@ -343,7 +354,7 @@ void client_core::merge_original(exchange_plan& plan, exchange_result& result) {
     skip -= skipped;
     if (auto write_ec = sink->write(piece)) {
       fail(write_ec, "writing the returned content");
-      return;
+      co_return;
     }
     plan.merged_bytes += piece.size();
   }
@@ -420,7 +431,7 @@ asio::awaitable<exchange_result> client_core::exchange(exchange_request request)
   plan.start = clock::now();
   plan.deadline = plan.start + settings_.response_timeout;
   co_await send_exchange(plan, result);
-  merge_original(plan, result);
+  co_await merge_original(plan, result);
   conclude(plan, result);
   co_return result;
 }

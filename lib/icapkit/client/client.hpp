@@ -71,6 +71,15 @@ struct exchange_request {
   std::optional<codec::http_request_head> http_request;   // req-hdr
   std::optional<codec::http_response_head> http_response; // res-hdr (RESPMOD)
   codec::body_source* body = nullptr; // nullptr: null-body; must outlive the exchange
+  // For a body still arriving (a proxy streaming its client's upload): called when the body
+  // source would block (read() sets std::errc::operation_would_block); returns when it may have
+  // more bytes (or has ended). It must return within a short time (~100 ms) even with nothing
+  // new: between calls the writer notices an early answer (204 in preview, a block page) and
+  // stops. Each return counts as progress for settings.io_timeout, so one call that hangs for
+  // io_timeout fails the exchange; the whole exchange stays bounded by response_timeout. Also
+  // awaited while the 206 merge rereads the body through reopen_body. Empty: a source that would
+  // block fails the exchange (operation_would_block), as a source error.
+  std::function<asio::awaitable<void>()> body_ready;
   // For 206 use-original-body=N: a fresh source of the same body (the original is consumed).
   std::function<std::unique_ptr<codec::body_source>()> reopen_body;
   std::string file_extension; // "pdf" or ".pdf": Transfer-Preview/Ignore/Complete decisions

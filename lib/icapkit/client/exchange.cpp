@@ -135,12 +135,14 @@ private:
 
 // What the writer, the reader and the idle watchdog share; lives in run_transaction's frame.
 struct shared_state {
-  shared_state(net::stream& c, codec::serializer& r)
-      : connection(c), request(r), decision(c.get_executor()), watchdog(c.get_executor()),
-        joined(c.get_executor()) {}
+  shared_state(net::stream& c, codec::serializer& r,
+               const std::function<asio::awaitable<void>()>& ready)
+      : connection(c), request(r), body_ready(ready), decision(c.get_executor()),
+        watchdog(c.get_executor()), joined(c.get_executor()) {}
 
   net::stream& connection;
   codec::serializer& request;
+  const std::function<asio::awaitable<void>()>& body_ready; // may be empty
   asio::steady_timer decision; // the writer waits here for the preview decision
   asio::steady_timer watchdog;
   asio::steady_timer joined; // cancelled whenever a helper coroutine ends
@@ -190,6 +192,9 @@ asio::awaitable<void> write_request(shared_state& state) {
     }
     std::error_code ec;
     const auto piece = request.next(ec);
+    if (!ec && piece.empty() && request.waiting_for_body() && !state.body_ready) {
+      ec = std::make_error_code(std::errc::operation_would_block); // nobody to wait with
+    }
     if (ec) {
       state.source_error = request.source_error() ? request.source_error() : ec;
       state.connection.close(); // the message cannot be ended: the server must not wait for it
@@ -199,7 +204,13 @@ asio::awaitable<void> write_request(shared_state& state) {
       if (request.done()) {
         break;
       }
-      continue; // awaiting the preview decision now
+      if (request.waiting_for_body()) {
+        // Bounded by the callback's contract (it returns within ~100 ms); an early answer is
+        // seen at the top of the loop once it returns.
+        co_await state.body_ready();
+        state.last_progress = clock::now();
+      }
+      continue; // awaiting the preview decision or more body now
     }
     if (!state.first_byte_sent) {
       state.first_byte_sent = true;
@@ -387,7 +398,7 @@ asio::awaitable<transaction_report> run_transaction(net::stream& connection,
                                                     codec::serializer& request,
                                                     const transaction_settings& settings) {
   transaction_report report;
-  shared_state state(connection, request);
+  shared_state state(connection, request, settings.body_ready);
   response_collector collector(report, settings.sink);
   codec::parser parser(codec::parse_mode::icap_response, collector);
   parser.set_request_method(settings.method);

@@ -16,6 +16,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,16 +85,23 @@ struct transaction_report {
 
 struct transaction_settings {
   codec::icap_method method = codec::icap_method::reqmod; // of the request, for the parser
-  std::chrono::milliseconds io_timeout{30000}; // no progress in either direction for this long
+  // No progress in either direction for this long. A body_ready() call that returns counts as
+  // progress, so one call that does not return within io_timeout ends the exchange too.
+  std::chrono::milliseconds io_timeout{30000};
   std::size_t piece_size = 64 * 1024;
   body_sink* sink = nullptr; // the returned body; may be null
+  // Awaited when the body source would block; returns when it may have more bytes (or has
+  // ended), and within a short time in any case (~100 ms): the writer checks for an early answer
+  // between calls. Without it a source that would block fails the exchange like a source error.
+  std::function<asio::awaitable<void>()> body_ready;
 };
 
 // Writes what `request` (already started) produces and reads the response on `connection`.
 // Never throws for peer behaviour; the report's error names the failure: a net code from the
 // stream (idle_timeout when neither direction progressed for io_timeout, deadline_exceeded from
 // the stream's deadline), a codec errc for an unparsable response, or the body source's or sink's
-// own error. The stream is closed when it cannot be reused.
+// own error (operation_would_block when the source would block and settings.body_ready is
+// empty). The stream is closed when it cannot be reused.
 asio::awaitable<transaction_report> run_transaction(net::stream& connection,
                                                     codec::serializer& request,
                                                     const transaction_settings& settings);

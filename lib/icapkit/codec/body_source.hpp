@@ -1,6 +1,8 @@
 #pragma once
 // Bodies to send, read through the caller's fixed buffer: a 10 GB file costs what a 10 KB one
-// does. Sources are synchronous and pull-based; the serializer decides how much to read.
+// does. Sources are synchronous and pull-based; the serializer decides how much to read. A source
+// fed by a peer that is still sending (a proxy's HTTP client) answers "not yet" instead of
+// blocking: see body_source::read().
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -16,6 +18,10 @@ public:
   virtual ~body_source() = default;
   // Copies up to buf.size() next body bytes into buf and returns how many. 0 with ec clear means
   // the body has ended; on failure ec is set (and the return value is meaningless).
+  // "Not yet": ec == std::errc::operation_would_block (returning 0) means no bytes are available
+  // now but more, or the end, will come later. It is not a failure: the serializer's next() then
+  // returns what it has with ec clear and waiting_for_body() true, and a later next() reads the
+  // source again. A source must never block the thread waiting for bytes.
   virtual std::size_t read(std::span<char> buf, std::error_code& ec) = 0;
   // The total body size when it is known before reading (memory, regular files); nullopt for
   // pipes and generators. The serializer trusts it: it reads at most this many bytes and reports

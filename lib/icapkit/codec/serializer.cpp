@@ -192,6 +192,7 @@ void serializer::reset(std::size_t piece_size) {
   chunked_body_ = false;
   declared_left_.reset();
   source_ended_ = false;
+  waiting_for_body_ = false;
   in_preview_ = false;
   preview_left_ = 0;
   last_chunk_ = last_chunk;
@@ -393,6 +394,7 @@ std::string_view serializer::icap_head() const noexcept {
 
 std::string_view serializer::next(std::error_code& ec) {
   ec.clear();
+  waiting_for_body_ = false;
   if (phase_ == phase::failed) {
     ec = failure_;
     return {};
@@ -448,7 +450,7 @@ bool serializer::emit_body(std::error_code& ec) {
     capacity = static_cast<std::size_t>(std::min<std::uint64_t>(capacity, preview_left_));
   }
   auto data = fetch(capacity, ec);
-  if (ec) {
+  if (ec || waiting_for_body_) {
     return false;
   }
   if (data.empty()) {
@@ -470,7 +472,8 @@ bool serializer::emit_body(std::error_code& ec) {
 
 // All N preview bytes went out: ieof if the body has ended, else "0" and a pause. A body of
 // unknown size is read ahead (up to one piece, kept for after 100 Continue) to learn whether it
-// ended exactly at N; a body of known size needs no read.
+// ended exactly at N; a body of known size needs no read. A source that would block leaves the
+// terminator unwritten until the next call.
 bool serializer::finish_preview(std::error_code& ec) {
   bool ended = false;
   if (lookahead_size_ > 0) {
@@ -481,7 +484,7 @@ bool serializer::finish_preview(std::error_code& ec) {
     ended = true;
   } else {
     auto data = fetch(chunk_capacity(piece_size_), ec);
-    if (ec) {
+    if (ec || waiting_for_body_) {
       return false;
     }
     ended = data.empty();
@@ -512,7 +515,8 @@ bool serializer::finish_body() {
   return false;
 }
 
-// Up to `max` body bytes: the look-ahead first, then one source read. Empty at the end.
+// Up to `max` body bytes: the look-ahead first, then one source read. Empty at the end, and
+// empty with waiting_for_body_ set when the source would block.
 std::string_view serializer::fetch(std::size_t max, std::error_code& ec) {
   if (lookahead_size_ > 0) {
     auto n = std::min(max, lookahead_size_);
@@ -532,6 +536,10 @@ std::string_view serializer::fetch(std::size_t max, std::error_code& ec) {
   }
   std::error_code source_ec;
   auto n = body_->read(std::span<char>(read_buffer_.data(), max), source_ec);
+  if (source_ec == std::errc::operation_would_block) {
+    waiting_for_body_ = true; // not a failure: nothing consumed, the next call reads again
+    return {};
+  }
   if (source_ec || n > max) {
     source_error_ = source_ec ? source_ec : std::make_error_code(std::errc::value_too_large);
     ec = errc::body_source_error;
@@ -577,7 +585,11 @@ std::error_code serialize_to_string(const icap_request_head& head, const encapsu
     return ec;
   }
   s.continue_after_preview();
-  return serialize_to_string(s, out);
+  if (auto ec = serialize_to_string(s, out)) {
+    return ec;
+  }
+  return s.waiting_for_body() ? std::make_error_code(std::errc::operation_would_block)
+                              : std::error_code{};
 }
 
 std::error_code serialize_to_string(const icap_response_head& head, const encapsulated_parts& parts,
@@ -586,7 +598,11 @@ std::error_code serialize_to_string(const icap_response_head& head, const encaps
   if (auto ec = s.start_response(head, parts, opt)) {
     return ec;
   }
-  return serialize_to_string(s, out);
+  if (auto ec = serialize_to_string(s, out)) {
+    return ec;
+  }
+  return s.waiting_for_body() ? std::make_error_code(std::errc::operation_would_block)
+                              : std::error_code{};
 }
 
 } // namespace icapkit::codec

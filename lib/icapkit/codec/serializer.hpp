@@ -75,13 +75,19 @@ public:
                                  const response_options& opt = {});
 
   // The next bytes to write, at most piece_size of them, valid until the next call. An empty view
-  // with ec clear means nothing more now: done(), or awaiting_preview_decision(). Body source
-  // failures report errc::body_source_error (the source's own code is in source_error()) and
-  // a source ending before its size() errc::body_shorter_than_declared; the serializer then stays
-  // failed and the connection must be closed.
+  // with ec clear means nothing more now: done(), awaiting_preview_decision(), or
+  // waiting_for_body(). Body source failures report errc::body_source_error (the source's own
+  // code is in source_error()) and a source ending before its size()
+  // errc::body_shorter_than_declared; the serializer then stays failed and the connection must be
+  // closed.
   std::string_view next(std::error_code& ec);
 
   bool done() const noexcept { return phase_ == phase::done; }
+  // The last next() stopped because the body source would block (operation_would_block): what it
+  // returned (possibly nothing) is all there is for now. Call next() again once the source may
+  // have more bytes; it reads the source again, wherever it stopped (preview, the look-ahead that
+  // chooses between "0; ieof" and "0", or the body after 100 Continue).
+  bool waiting_for_body() const noexcept { return waiting_for_body_; }
   // The preview ended with "0\r\n\r\n": wait for the server's answer, then call one of:
   bool awaiting_preview_decision() const noexcept { return phase_ == phase::paused; }
   // After "100 Continue": the rest of the body follows, ending with "0\r\n\r\n" (never ieof).
@@ -125,6 +131,7 @@ private:
   bool chunked_body_ = false;
   std::optional<std::uint64_t> declared_left_; // from body_source::size()
   bool source_ended_ = false;
+  bool waiting_for_body_ = false; // the last fetch() found the source would block
   bool in_preview_ = false;
   std::uint64_t preview_left_ = 0;
   std::string last_chunk_; // "0\r\n\r\n" or "0; use-original-body=N\r\n\r\n"
@@ -151,10 +158,12 @@ std::error_code validate_head(const http_request_head& head);
 std::error_code validate_head(const http_response_head& head);
 std::error_code validate_fields(const header_list& fields);
 
-// Appends what the serializer produces until it pauses after a preview or is done.
+// Appends what the serializer produces until it pauses after a preview, is done, or waits for a
+// body source that would block (then waiting_for_body() is true).
 std::error_code serialize_to_string(serializer& s, std::string& out);
 // A whole message in one string; a request with a preview is written as if the server answered
-// it with 100 Continue. For tests and small callers: the body ends up in `out`.
+// it with 100 Continue. For tests and small callers: the body ends up in `out`. A body source
+// that would block cannot be waited for here: std::errc::operation_would_block.
 std::error_code serialize_to_string(const icap_request_head& head, const encapsulated_parts& parts,
                                     const request_options& opt, std::string& out);
 std::error_code serialize_to_string(const icap_response_head& head, const encapsulated_parts& parts,

@@ -57,9 +57,59 @@ void check_unique_names(const std::vector<Object>& objects, std::string_view key
   }
 }
 
+// Resolves one of a pool's health_monitor_refs. A System-* monitor (built into every Avi
+// controller, so exports refer to it without carrying it) is added with Avi's default timing.
+std::optional<std::size_t> resolve_monitor(const std::string& text, const std::string& path,
+                                           virtual_service_config& c, diagnostics& diags) {
+  const auto ref = parse_ref(text);
+  if (ref && (ref->kind.empty() || ref->kind == "healthmonitor") &&
+      !find_referenced(std::span<const health_monitor>(c.health_monitors), *ref)) {
+    if (auto builtin = system_health_monitor(ref->name)) {
+      builtin->uuid = ref->uuid;
+      c.health_monitors.push_back(std::move(*builtin));
+      return c.health_monitors.size() - 1;
+    }
+  }
+  return resolve(text, path, "healthmonitor", "health monitor", c.health_monitors, diags);
+}
+
+void resolve_pool_monitors(virtual_service_config& c, diagnostics& diags) {
+  for (std::size_t p = 0; p < c.pools.size(); ++p) {
+    const auto& refs = c.pools[p].health_monitor_refs;
+    std::vector<std::size_t> indices;
+    for (std::size_t r = 0; r < refs.size(); ++r) {
+      const auto path = index_path(index_path("pools", p) + ".health_monitor_refs", r);
+      if (auto index = resolve_monitor(refs[r], path, c, diags)) {
+        indices.push_back(*index);
+      }
+    }
+    c.pools[p].health_monitor_indices = std::move(indices);
+  }
+}
+
+// Resolves a profile's pool_group_ref (written at `key`.pool_group_ref) into pool_group_index.
+void resolve_profile_group(icap_profile& profile, std::string_view key, virtual_service_config& c,
+                           diagnostics& diags) {
+  if (profile.pool_group_ref.empty()) {
+    return; // already reported as missing
+  }
+  const auto path = child_path(key, "pool_group_ref");
+  auto index =
+      resolve(profile.pool_group_ref, path, "poolgroup", "pool group", c.pool_groups, diags);
+  if (!index) {
+    return;
+  }
+  profile.pool_group_index = *index;
+  if (c.pool_groups[*index].members.empty()) {
+    diags.error(path, "pool group \"" + c.pool_groups[*index].name +
+                          "\" has no members; ICAP needs at least one pool");
+  }
+}
+
 void resolve_refs(virtual_service_config& c, diagnostics& diags) {
   check_unique_names(c.pools, "pools", diags);
   check_unique_names(c.pool_groups, "pool_groups", diags);
+  check_unique_names(c.health_monitors, "health_monitors", diags);
   for (std::size_t g = 0; g < c.pool_groups.size(); ++g) {
     auto& members = c.pool_groups[g].members;
     for (std::size_t m = 0; m < members.size(); ++m) {
@@ -69,19 +119,10 @@ void resolve_refs(virtual_service_config& c, diagnostics& diags) {
       }
     }
   }
-  if (c.profile.pool_group_ref.empty()) {
-    return; // already reported as missing
-  }
-  const std::string path = "icap_profile.pool_group_ref";
-  auto index =
-      resolve(c.profile.pool_group_ref, path, "poolgroup", "pool group", c.pool_groups, diags);
-  if (!index) {
-    return;
-  }
-  c.profile.pool_group_index = *index;
-  if (c.pool_groups[*index].members.empty()) {
-    diags.error(path, "pool group \"" + c.pool_groups[*index].name +
-                          "\" has no members; ICAP needs at least one pool");
+  resolve_pool_monitors(c, diags);
+  resolve_profile_group(c.profile, "icap_profile", c, diags);
+  if (c.response_profile) {
+    resolve_profile_group(*c.response_profile, "icap_response_profile", c, diags);
   }
 }
 
@@ -94,23 +135,26 @@ void read_array(object_reader& top, std::string_view key, std::vector<Object>& o
   }
 }
 
-void read_profile(object_reader& top, virtual_service_config& c) {
-  const auto* value = top.find("icap_profile");
+// Reads the profile at `key`: an object, or (as Avi's icap_request_profile_refs is a list of at
+// most one and exports may keep the list) an array of one.
+std::optional<icap_profile> read_profile(object_reader& top, std::string_view key, bool required) {
+  const auto* value = top.find(key);
   if (value == nullptr) {
-    top.missing("icap_profile");
-    return;
+    if (required) {
+      top.missing(key);
+    }
+    return std::nullopt;
   }
   if (!value->is_array()) {
-    c.profile = read_icap_profile(*value, "icap_profile", top.diags());
-    return;
+    return read_icap_profile(*value, std::string(key), top.diags());
   }
-  // Avi's icap_request_profile_refs is a list of at most one; exports may keep the list.
   if (value->size() != 1) {
-    top.diags().error("icap_profile", "expected one profile, got " + std::to_string(value->size()) +
-                                          " (a virtual service takes at most one)");
-    return;
+    top.diags().error(std::string(key), "expected one profile, got " +
+                                            std::to_string(value->size()) +
+                                            " (a virtual service takes at most one)");
+    return std::nullopt;
   }
-  c.profile = read_icap_profile((*value)[0], "icap_profile[0]", top.diags());
+  return read_icap_profile((*value)[0], index_path(key, 0), top.diags());
 }
 
 void read_endpoints(object_reader& top, virtual_service_config& c) {
@@ -135,9 +179,13 @@ void read_document(const nlohmann::json& doc, virtual_service_config& c, diagnos
   if (!top.is_object()) {
     return;
   }
-  read_profile(top, c);
+  if (auto profile = read_profile(top, "icap_profile", true)) {
+    c.profile = std::move(*profile);
+  }
+  c.response_profile = read_profile(top, "icap_response_profile", false);
   read_array(top, "pool_groups", c.pool_groups, read_pool_group);
   read_array(top, "pools", c.pools, read_pool);
+  read_array(top, "health_monitors", c.health_monitors, read_health_monitor);
   if (const auto* policy = top.find("http_security_policy")) {
     c.security_policy = read_security_policy(*policy, "http_security_policy", diags);
   }

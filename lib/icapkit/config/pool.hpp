@@ -6,6 +6,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,7 +62,10 @@ struct pool {
   lb_algorithm algorithm = lb_algorithm::least_connections;
   bool enabled = true;
   pool_tls tls;
-  std::vector<std::string> health_monitor_refs;
+  std::vector<std::string> health_monitor_refs; // as written in the file
+  // Filled by the loader: the monitors health_monitor_refs designate, as indices into
+  // virtual_service_config::health_monitors, in the order of the refs.
+  std::vector<std::size_t> health_monitor_indices;
 
   std::uint16_t port_of(const pool_server& server) const noexcept {
     return server.port.value_or(default_server_port);

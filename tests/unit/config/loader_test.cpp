@@ -209,3 +209,65 @@ TEST_CASE("loader: relative TLS files are relative to the config file") {
   CHECK(tls.cert_file == "/abs/c.pem");
   CHECK(tls.key_file == (dir / "k.pem").string());
 }
+
+TEST_CASE("loader: health-monitor-and-downloads.json") {
+  const auto r = load_example("health-monitor-and-downloads.json");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  CHECK(r.warnings.empty());
+  const auto& c = *r.config;
+  REQUIRE(c.health_monitors.size() == 2);
+  const auto primary = c.monitors_of(c.pools[0]);
+  REQUIRE(primary.size() == 1);
+  CHECK(primary[0]->name == "icap-options");
+  CHECK(primary[0]->send_interval == 5);
+  CHECK(primary[0]->successful_checks == 3);
+  const auto backup = c.monitors_of(c.pools[1]);
+  REQUIRE(backup.size() == 1);
+  CHECK(backup[0]->name == "System-TCP");
+  CHECK(backup[0]->system_defined);
+  REQUIRE(c.response_profile.has_value());
+  CHECK(c.response_profile->name == "scan-downloads");
+  CHECK(c.response_profile->service_uri == "/OMSScanResp-AV");
+  CHECK(c.response_profile->fail_action == icap_fail_action::fail_open);
+  CHECK(c.pool_group_of(*c.response_profile).name == "av-servers");
+}
+
+TEST_CASE("loader: icap_response_profile is optional, read and resolved like icap_profile") {
+  auto doc = minimal_doc();
+  CHECK_FALSE(load(doc).config->response_profile.has_value());
+  doc["pool_groups"].push_back({{"name", "downloads"}, {"members", {{{"pool_ref", "pool"}}}}});
+  doc["icap_response_profile"] = {{"name", "resp"},
+                                  {"pool_group_ref", "/api/poolgroup?name=downloads"},
+                                  {"service_uri", "/resp"},
+                                  {"vendor", "ICAP_VENDOR_GENERIC"}};
+  auto r = load(doc);
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  CHECK(r.warnings.empty());
+  const auto& c = *r.config;
+  REQUIRE(c.response_profile.has_value());
+  CHECK(c.response_profile->vendor == icap_vendor::generic);
+  CHECK(c.response_profile->preview_size == 5000); // IcapProfile defaults apply
+  CHECK(c.response_profile->pool_group_index == 1);
+  CHECK(c.profile.pool_group_index == 0);
+  CHECK(c.pool_group_of(*c.response_profile).name == "downloads");
+
+  doc["icap_response_profile"]["pool_group_ref"] = "nowhere";
+  CHECK(has_error(load(doc), "icap_response_profile.pool_group_ref: no pool group with name "
+                             "\"nowhere\" (defined: \"g\", \"downloads\")"));
+  doc["icap_response_profile"]["pool_group_ref"] = "downloads";
+  doc["icap_response_profile"]["preview_size"] = 6000;
+  CHECK(has_error(load(doc),
+                  "icap_response_profile.preview_size: 6000 is out of range 0..5000 (bytes)"));
+  doc["icap_response_profile"].erase("preview_size");
+  doc["icap_response_profile"].erase("service_uri");
+  doc["icap_response_profile"]["typo"] = 1;
+  r = load(doc);
+  CHECK(has_error(r, "icap_response_profile.service_uri: required field is missing"));
+  CHECK(std::find(r.unknown_fields.begin(), r.unknown_fields.end(), "icap_response_profile.typo") !=
+        r.unknown_fields.end());
+  doc["icap_response_profile"] = nlohmann::json::array(
+      {{{"name", "resp"}, {"pool_group_ref", "g"}, {"service_uri", "/resp"}}});
+  r = load(doc);
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  CHECK(r.config->response_profile->service_uri == "/resp");
+}

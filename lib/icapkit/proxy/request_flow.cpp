@@ -1,0 +1,755 @@
+#include "icapkit/proxy/request_flow.hpp"
+
+#include "icapkit/codec/uri.hpp"
+#include "icapkit/config/rule_match.hpp"
+#include "icapkit/log/enums.hpp"
+#include "icapkit/log/icap_log.hpp"
+#include "icapkit/log/significance.hpp"
+#include "icapkit/proxy/errc.hpp"
+#include "icapkit/proxy/streaming_body.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <string>
+#include <utility>
+
+namespace icapkit::proxy::detail {
+
+namespace {
+
+std::string_view reason_of(int status) noexcept {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 400:
+    return "Bad Request";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 413:
+    return "Content Too Large";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return "Status";
+  }
+}
+
+// Where an absolute-form target points, and its origin-form rest ("/path?query").
+bool split_absolute(std::string_view target, upstream_target& out, std::string& origin_form) {
+  const bool https = target.starts_with("https://");
+  if (!https && !target.starts_with("http://")) {
+    return false;
+  }
+  auto rest = target.substr(https ? 8 : 7);
+  const auto slash = rest.find_first_of("/?");
+  auto authority = rest.substr(0, slash);
+  origin_form = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (!origin_form.empty() && origin_form.front() == '?') {
+    origin_form.insert(0, "/");
+  }
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority = authority.substr(at + 1);
+  }
+  out.tls = https;
+  out.port = https ? 443 : 80;
+  std::string_view host = authority;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return false;
+    }
+    host = authority.substr(1, close - 1);
+    authority = authority.substr(close + 1);
+    if (!authority.empty() && authority.front() != ':') {
+      return false;
+    }
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    authority = authority.substr(colon);
+  } else {
+    authority = {};
+  }
+  if (authority.size() > 1) {
+    unsigned port = 0;
+    for (const char c : authority.substr(1)) {
+      if (c < '0' || c > '9' || port > 65535) {
+        return false;
+      }
+      port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) {
+      return false;
+    }
+    out.port = static_cast<std::uint16_t>(port);
+  }
+  if (host.empty()) {
+    return false;
+  }
+  out.host = std::string(host);
+  return true;
+}
+
+upstream_target target_of(const codec::uri& u) {
+  upstream_target t;
+  t.host = u.host;
+  t.tls = u.scheme == "https";
+  t.port = u.port != 0 ? u.port : (t.tls ? std::uint16_t{443} : std::uint16_t{80});
+  return t;
+}
+
+void set_content_length(codec::header_list& headers, std::uint64_t length) {
+  headers.remove("Transfer-Encoding");
+  headers.set("Content-Length", std::to_string(length));
+}
+
+// The response's framing toward the client; returns whether the body goes out chunked.
+bool prepare_client_response(request_context& ctx, codec::http_response_head& head,
+                             const framing& body) {
+  bool chunked = false;
+  if (body.kind == body_framing::chunked || body.kind == body_framing::until_close) {
+    head.headers.remove("Content-Length");
+    if (ctx.head.http_version == codec::version{1, 1}) {
+      head.headers.set("Transfer-Encoding", "chunked");
+      chunked = true;
+    } else {
+      ctx.close_after = true; // HTTP/1.0: the end of the body is the end of the connection
+    }
+  }
+  if (ctx.state.stopping) {
+    ctx.close_after = true;
+  }
+  head.headers.remove("Connection");
+  if (ctx.close_after) {
+    head.headers.set("Connection", "close");
+  } else if (ctx.head.http_version == codec::version{1, 0}) {
+    head.headers.set("Connection", "keep-alive");
+  }
+  head.headers.add("Via", std::string(head.http_version == codec::version{1, 0} ? "1.0" : "1.1") +
+                              " icapkit");
+  head.http_version = codec::version{1, 1};
+  return chunked;
+}
+
+asio::awaitable<bool> send_spooled(request_context& ctx, codec::http_response_head head,
+                                   const server::body_spool* body) {
+  set_content_length(head.headers, body ? body->size() : 0);
+  framing f;
+  f.kind = body_framing::content_length;
+  prepare_client_response(ctx, head, f);
+  std::error_code ec;
+  ctx.response_started = true;
+  ctx.record.response_code = static_cast<std::uint32_t>(head.status);
+  co_await ctx.writer.write_head(head, ec);
+  if (!ec && body != nullptr && ctx.head.method != "HEAD") {
+    source_body source(body->reader());
+    for (;;) {
+      const auto piece = co_await source.next(ec);
+      if (ec || piece.empty()) {
+        break;
+      }
+      co_await ctx.writer.write_body(piece, false, ec);
+      if (ec) {
+        break;
+      }
+    }
+  }
+  co_return !ec;
+}
+
+std::optional<config::ip_address> client_address(const request_context& ctx) {
+  return ctx.peer.address;
+}
+
+void note_enforcement(request_context& ctx, const enforcement_result& result) {
+  for (const auto& r : result.request_logs) {
+    ctx.record.icap_log.request_logs.push_back(r);
+  }
+  // Blocked beats failed beats modified beats passed, over the REQMOD and RESPMOD steps.
+  log::icap_request_log step;
+  step.action = result.action;
+  ctx.final_actions.push_back(std::move(step));
+  ctx.record.icap_log.action = log::summarise_actions(ctx.final_actions);
+  auto& counters = ctx.state.counters;
+  using outcome = stats::icap_outcome;
+  auto o = outcome::passed;
+  if (result.failed) {
+    o = result.timed_out                       ? outcome::timedout
+        : result.significance.server_error     ? outcome::server_error
+        : result.significance.connection_error ? outcome::error
+                                               : outcome::error;
+  } else if (result.significance.action == log::icap_action::blocked) {
+    o = outcome::blocked;
+  } else if (result.significance.action == log::icap_action::modified) {
+    o = outcome::modified;
+  }
+  counters.count_icap(o, result.slow, result.latency);
+}
+
+void merge_significance(log::significance_conditions& into, const log::significance_conditions& c) {
+  if (static_cast<int>(c.action) > static_cast<int>(into.action)) {
+    into.action = c.action;
+  }
+  into.slow = into.slow || c.slow;
+  into.timed_out = into.timed_out || c.timed_out;
+  into.body_too_big = into.body_too_big || c.body_too_big;
+  into.connection_error = into.connection_error || c.connection_error;
+  into.server_error = into.server_error || c.server_error;
+  into.out_of_memory = into.out_of_memory || c.out_of_memory;
+}
+
+struct flow {
+  request_context& ctx;
+  upstream_target target;
+  std::string origin_form; // the target as the upstream gets it
+  framing request_body;
+  log::significance_conditions significance;
+  bool icap_checked = false;
+
+  const config::icap_profile* response_profile() const {
+    return ctx.owner.response_enforcer ? &ctx.owner.response_enforcer->profile() : nullptr;
+  }
+
+  codec::http_request_head upstream_head(const codec::http_request_head& from) const {
+    auto head = from;
+    head.target = origin_form;
+    head.http_version = codec::version{1, 1};
+    add_forwarding_headers(head.headers, from.http_version, ctx.peer.ip);
+    return head;
+  }
+
+  // Sends the request upstream and relays the answer; any failure becomes 502/504.
+  asio::awaitable<bool> forward(codec::http_request_head head, bool chunked,
+                                const std::function<std::unique_ptr<outgoing_body>()>& make_body) {
+    send_failure failure;
+    auto response = co_await ctx.owner.upstream->send(target, head, chunked, make_body, failure);
+    if (!response) {
+      if (failure.body_failed) {
+        ctx.close_after = true;
+        const bool timeout = net::is_timeout(failure.code);
+        if (timeout || failure.code == errc::bad_chunked_body ||
+            failure.code == errc::truncated_body) {
+          co_await send_simple(ctx, timeout ? 408 : 400, failure.message, true);
+        }
+        co_return false;
+      }
+      const int status = failure.code == errc::upstream_timeout ? 504 : 502;
+      ctx.state.event(failure.message);
+      co_return co_await send_simple(ctx, status, failure.message, ctx.close_after);
+    }
+    co_return co_await relay(std::move(*response));
+  }
+
+  asio::awaitable<bool> relay(upstream_response response) {
+    if (const auto* profile = response_profile(); profile != nullptr &&
+                                                  response.body.kind != body_framing::none &&
+                                                  ctx.head.method != "HEAD") {
+      co_return co_await scan_response(std::move(response), *profile);
+    }
+    co_return co_await relay_as_is(std::move(response), nullptr);
+  }
+
+  // Relays the upstream's body; `prefix` holds bytes of it already read (a spool).
+  asio::awaitable<bool> relay_as_is(upstream_response response,
+                                    std::unique_ptr<codec::body_source> prefix) {
+    auto head = response.head;
+    const bool chunked = prepare_client_response(ctx, head, response.body);
+    std::error_code ec;
+    ctx.response_started = true;
+    ctx.record.response_code = static_cast<std::uint32_t>(head.status);
+    co_await ctx.writer.write_head(head, ec);
+    client_body body(*response.reader, std::move(prefix));
+    bool upstream_ok = true;
+    while (!ec) {
+      std::error_code read_ec;
+      const auto piece = co_await body.next(read_ec);
+      if (read_ec) {
+        upstream_ok = false;
+        ctx.close_after = true; // the client cannot tell the body is cut otherwise
+        break;
+      }
+      if (piece.empty()) {
+        co_await ctx.writer.finish_body(chunked, ec);
+        break;
+      }
+      co_await ctx.writer.write_body(piece, chunked, ec);
+    }
+    ctx.owner.upstream->release(std::move(response), upstream_ok && !ec);
+    co_return !ec && upstream_ok;
+  }
+
+  asio::awaitable<bool> scan_response(upstream_response response,
+                                      const config::icap_profile& profile) {
+    const auto limit = profile.buffer_size_bytes();
+    const bool closed = profile.buffer_size_exceed_action == config::icap_fail_action::fail_closed;
+    server::body_spool spool(ctx.state.options.spool_memory, ctx.state.options.temp_dir);
+    bool too_big =
+        response.body.kind == body_framing::content_length && response.body.length > limit;
+    while (!too_big) {
+      std::error_code ec;
+      const auto piece = co_await response.reader->read_body(ec);
+      if (ec) {
+        ctx.owner.upstream->release(std::move(response), false);
+        co_return co_await send_simple(ctx, 502, "upstream response body failed: " + ec.message(),
+                                       true);
+      }
+      if (piece.empty()) {
+        break;
+      }
+      if (auto append_ec = spool.append(piece)) {
+        ctx.owner.upstream->release(std::move(response), false);
+        significance.out_of_memory = true;
+        co_return co_await send_simple(
+            ctx, 500, "cannot hold the response body: " + append_ec.message(), true);
+      }
+      too_big = spool.size() > limit;
+    }
+    if (too_big) {
+      significance.body_too_big = true;
+      significance.action = log::icap_action::failed;
+      if (closed) {
+        ctx.owner.upstream->release(std::move(response), false);
+        co_return co_await send_simple(ctx, 503, "the response is larger than the ICAP buffer_size",
+                                       ctx.close_after);
+      }
+      co_return co_await relay_as_is(std::move(response), spool.reader());
+    }
+    auto head_for_icap = response.head;
+    set_content_length(head_for_icap.headers, spool.size());
+    auto result = co_await ctx.owner.response_enforcer->check_response(
+        upstream_head(ctx.head), head_for_icap, &spool, client_address(ctx));
+    note_enforcement(ctx, result);
+    merge_significance(significance, result.significance);
+    ctx.owner.upstream->release(std::move(response), true);
+    switch (result.what) {
+    case enforcement_result::next::respond:
+      co_return co_await send_spooled(ctx, std::move(*result.response),
+                                      result.has_body ? &result.body->spool() : nullptr);
+    case enforcement_result::next::fail_closed:
+      co_return co_await send_simple(ctx, 503, "the ICAP service could not check the response",
+                                     ctx.close_after);
+    case enforcement_result::next::forward_modified:
+    case enforcement_result::next::forward_original:
+      break;
+    }
+    co_return co_await send_spooled(ctx, head_for_icap, &spool);
+  }
+
+  // The request does not go to ICAP: stream it through.
+  asio::awaitable<bool> pass_through() {
+    auto head = upstream_head(ctx.head);
+    bool chunked = false;
+    if (request_body.kind == body_framing::chunked) {
+      head.headers.set("Transfer-Encoding", "chunked");
+      chunked = true;
+    }
+    bool made = false;
+    const std::function<std::unique_ptr<outgoing_body>()> make_body =
+        [&]() -> std::unique_ptr<outgoing_body> {
+      if (request_body.kind == body_framing::none || made) {
+        return nullptr;
+      }
+      made = true;
+      return std::make_unique<client_body>(ctx.reader);
+    };
+    co_return co_await forward(std::move(head), chunked,
+                               request_body.kind == body_framing::none ? nullptr : make_body);
+  }
+
+  asio::awaitable<bool> check_with_icap() {
+    icap_checked = true;
+    auto& enf = *ctx.owner.request_enforcer;
+    const auto& profile = enf.profile();
+    const auto limit = profile.buffer_size_bytes();
+    server::body_spool spool(ctx.state.options.spool_memory, ctx.state.options.temp_dir);
+    bool too_big = request_body.kind == body_framing::content_length && request_body.length > limit;
+    if (!too_big && !profile.allow_204 && request_body.kind != body_framing::none) {
+      co_return co_await check_streaming(limit);
+    }
+    if (request_body.kind != body_framing::none) {
+      while (!too_big) {
+        std::error_code ec;
+        const auto piece = co_await ctx.reader.read_body(ec);
+        if (ec) {
+          ctx.close_after = true;
+          if (net::is_timeout(ec) || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
+            co_await send_simple(ctx, net::is_timeout(ec) ? 408 : 400,
+                                 "the request body could not be read: " + ec.message(), true);
+          }
+          co_return false;
+        }
+        if (piece.empty()) {
+          break;
+        }
+        if (auto append_ec = spool.append(piece)) {
+          significance.out_of_memory = true;
+          significance.action = log::icap_action::failed;
+          co_await send_simple(ctx, 500, "cannot hold the request body: " + append_ec.message(),
+                               true);
+          co_return false;
+        }
+        too_big = spool.size() > limit;
+      }
+    }
+    if (too_big) {
+      co_return co_await body_too_big(spool);
+    }
+    auto head = upstream_head(ctx.head);
+    head.headers.remove("Transfer-Encoding");
+    if (request_body.kind != body_framing::none) {
+      head.headers.set("Content-Length", std::to_string(spool.size()));
+    }
+    auto result = co_await enf.check_request(
+        head, request_body.kind == body_framing::none ? nullptr : &spool, client_address(ctx));
+    note_enforcement(ctx, result);
+    merge_significance(significance, result.significance);
+    co_return co_await apply_decision(std::move(result), std::move(head),
+                                      request_body.kind == body_framing::none ? nullptr : &spool);
+  }
+
+  // What the ICAP step decided, carried out; `original` is the request body as received.
+  asio::awaitable<bool> apply_decision(enforcement_result result, codec::http_request_head head,
+                                       const server::body_spool* original) {
+    const std::function<std::unique_ptr<outgoing_body>()> replay_spool =
+        [original]() -> std::unique_ptr<outgoing_body> {
+      return std::make_unique<source_body>(original->reader());
+    };
+    switch (result.what) {
+    case enforcement_result::next::fail_closed:
+      co_return co_await send_simple(ctx, 503, "the ICAP service could not check the request",
+                                     ctx.close_after);
+    case enforcement_result::next::respond:
+      co_return co_await send_spooled(ctx, std::move(*result.response),
+                                      result.has_body ? &result.body->spool() : nullptr);
+    case enforcement_result::next::forward_modified: {
+      auto modified = std::move(*result.modified_request);
+      strip_hop_by_hop(modified.headers, modified.http_version);
+      upstream_target ignored;
+      std::string origin;
+      if (split_absolute(modified.target, ignored, origin)) {
+        modified.target = origin;
+      }
+      origin_form = modified.target;
+      const auto* body = result.has_body ? &result.body->spool() : nullptr;
+      set_content_length(modified.headers, body ? body->size() : 0);
+      if (!body && (modified.method == "GET" || modified.method == "HEAD")) {
+        modified.headers.remove("Content-Length");
+      }
+      modified.http_version = codec::version{1, 1};
+      const std::function<std::unique_ptr<outgoing_body>()> make_modified =
+          [body]() -> std::unique_ptr<outgoing_body> {
+        return body ? std::make_unique<source_body>(body->reader()) : nullptr;
+      };
+      co_return co_await forward(std::move(modified), false, body ? make_modified : nullptr);
+    }
+    case enforcement_result::next::forward_original:
+      break;
+    }
+    if (original != nullptr) {
+      head.headers.remove("Transfer-Encoding");
+      head.headers.set("Content-Length", std::to_string(original->size()));
+    }
+    co_return co_await forward(std::move(head), false, original ? replay_spool : nullptr);
+  }
+
+  struct feed_state {
+    bool done = false;
+    bool too_big = false;
+    std::error_code client_error;
+  };
+
+  // Reads the client's body into `body` until its end, an error, or past `limit`.
+  asio::awaitable<void> feed(streaming_body& body, std::uint64_t limit, feed_state& state) {
+    for (;;) {
+      std::error_code ec;
+      const auto piece = co_await ctx.reader.read_body(ec);
+      if (ec) {
+        state.client_error = ec;
+        body.fail(ec);
+        break;
+      }
+      if (piece.empty()) {
+        body.finish();
+        break;
+      }
+      if (auto append_ec = body.append(piece)) {
+        state.client_error = append_ec;
+        break;
+      }
+      if (body.size() > limit) {
+        state.too_big = true;
+        body.fail(make_error_code(errc::body_too_large));
+        break;
+      }
+    }
+    state.done = true;
+  }
+
+  // allow_204 off: the body goes to the ICAP server while it still arrives from the client
+  // (Avi then buffers only the preview). Every byte is kept in a spool all the same, for the
+  // upstream after a 204 in preview, a failover retry, or fail-open.
+  asio::awaitable<bool> check_streaming(std::uint64_t limit) {
+    auto& enf = *ctx.owner.request_enforcer;
+    std::optional<std::uint64_t> declared;
+    if (request_body.kind == body_framing::content_length) {
+      declared = request_body.length;
+    }
+    streaming_body body(declared, ctx.state.options.spool_memory, ctx.state.options.temp_dir);
+    feed_state feeding;
+    auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(executor, feed(body, limit, feeding), asio::detached);
+    auto head = upstream_head(ctx.head);
+    head.headers.remove("Transfer-Encoding");
+    if (!declared) {
+      head.headers.remove("Content-Length"); // not known yet; the ICAP body is chunked anyway
+    }
+    auto result = co_await enf.check_request(head, body, client_address(ctx));
+    asio::steady_timer poll(executor);
+    while (!feeding.done) { // the rest of the body, also after an early answer
+      poll.expires_after(std::chrono::milliseconds{5});
+      std::error_code ignored;
+      co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (feeding.client_error) {
+      ctx.close_after = true;
+      const auto ec = feeding.client_error;
+      if (net::is_timeout(ec) || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
+        co_await send_simple(ctx, net::is_timeout(ec) ? 408 : 400,
+                             "the request body could not be read: " + ec.message(), true);
+      }
+      co_return false;
+    }
+    if (feeding.too_big) {
+      co_return co_await body_too_big(body.spool());
+    }
+    note_enforcement(ctx, result);
+    merge_significance(significance, result.significance);
+    co_return co_await apply_decision(std::move(result), std::move(head), &body.spool());
+  }
+
+  // buffer_size exceeded: 413 (fail closed) or forwarded unscanned (fail open), significant.
+  asio::awaitable<bool> body_too_big(const server::body_spool& spool) {
+    const auto& profile = ctx.owner.request_enforcer->profile();
+    significance.body_too_big = true;
+    significance.action = log::icap_action::failed;
+    ctx.record.icap_log.action = log::icap_action::failed;
+    ctx.state.counters.count_icap(stats::icap_outcome::error, false, std::chrono::microseconds{0});
+    if (profile.buffer_size_exceed_action == config::icap_fail_action::fail_closed) {
+      ctx.close_after = true; // the rest of the body is not read
+      co_return co_await send_simple(ctx, 413,
+                                     "the request body is larger than the ICAP buffer_size", true);
+    }
+    auto head = upstream_head(ctx.head);
+    bool chunked = false;
+    if (request_body.kind == body_framing::chunked) {
+      head.headers.set("Transfer-Encoding", "chunked");
+      chunked = true;
+    }
+    bool made = false;
+    const std::function<std::unique_ptr<outgoing_body>()> make_body =
+        [&]() -> std::unique_ptr<outgoing_body> {
+      if (made) {
+        return nullptr;
+      }
+      made = true;
+      return std::make_unique<client_body>(ctx.reader, spool.reader());
+    };
+    co_return co_await forward(std::move(head), chunked, make_body);
+  }
+};
+
+} // namespace
+
+void begin_record(request_context& ctx) {
+  ctx.record = log::make_record(log::record_source::proxy, ++ctx.state.next_log_id,
+                                std::chrono::system_clock::now());
+  ctx.record.client_ip = ctx.peer.ip;
+  ctx.record.client_src_port = ctx.peer.port;
+}
+
+void finish_record(request_context& ctx) {
+  auto& r = ctx.record;
+  if (!r.method && !ctx.head.method.empty()) {
+    r.method = ctx.head.method;
+  }
+  if (ctx.state.options.on_record) {
+    ctx.state.options.on_record(r);
+  }
+}
+
+asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_view text,
+                                  bool close, bool proxy_error) {
+  if (proxy_error && status >= 400) {
+    ctx.state.counters.count_http_error();
+  }
+  codec::http_response_head head;
+  head.status = status;
+  head.reason = std::string(reason_of(status));
+  head.headers.add("Content-Type", "text/plain; charset=utf-8");
+  std::string body = std::to_string(status) + " " + head.reason + ": " + std::string(text) + "\n";
+  head.headers.add("Content-Length", std::to_string(body.size()));
+  if (close || ctx.state.stopping) {
+    ctx.close_after = true;
+  }
+  head.headers.add("Connection", ctx.close_after ? "close" : "keep-alive");
+  head.headers.add("Via", "1.1 icapkit");
+  ctx.record.response_code = static_cast<std::uint32_t>(status);
+  if (ctx.response_started) {
+    co_return false;
+  }
+  ctx.response_started = true;
+  std::error_code ec;
+  co_await ctx.writer.write_head(head, ec);
+  if (!ec && ctx.head.method != "HEAD") {
+    co_await ctx.writer.write_body(body, false, ec);
+  }
+  co_return !ec;
+}
+
+asio::awaitable<bool> handle_request(request_context& ctx) {
+  auto& head = ctx.head;
+  flow f{ctx, {}, {}, {}, {}, false};
+  // What the record says about the request, before anything can fail.
+  ctx.record.method = head.method;
+  if (auto host = head.headers.get("Host")) {
+    ctx.record.host = std::string(*host);
+  }
+  {
+    auto target = std::string_view(head.target);
+    if (!target.starts_with('/')) {
+      upstream_target ignored;
+      std::string origin;
+      if (split_absolute(target, ignored, origin)) {
+        target = {};
+        ctx.record.host = ctx.record.host.value_or(ignored.host);
+        const auto q = origin.find('?');
+        ctx.record.uri_path = origin.substr(0, q);
+        if (q != std::string::npos) {
+          ctx.record.uri_query = origin.substr(q + 1);
+        }
+      }
+    }
+    if (!target.empty()) {
+      const auto q = target.find('?');
+      ctx.record.uri_path = std::string(target.substr(0, q));
+      if (q != std::string_view::npos) {
+        ctx.record.uri_query = std::string(target.substr(q + 1));
+      }
+    }
+  }
+
+  if (auto ec = request_framing(head, f.request_body)) {
+    co_await send_simple(ctx, status_for(static_cast<errc>(ec.value())), ec.message(), true);
+    finish_record(ctx);
+    co_return false;
+  }
+  ctx.reader.start_body(f.request_body);
+  ctx.close_after = strip_hop_by_hop(head.headers, head.http_version) || ctx.close_after;
+  if (head.http_version == codec::version{1, 1} && head.headers.count("Host") != 1) {
+    co_await send_simple(ctx, 400,
+                         head.headers.contains("Host") ? "several Host header fields"
+                                                       : "HTTP/1.1 request without Host",
+                         true);
+    finish_record(ctx);
+    co_return false;
+  }
+  if (head.method == "CONNECT") {
+    co_await send_simple(ctx, 501, "CONNECT tunnels are not supported by icapkit proxy", true);
+    finish_record(ctx);
+    co_return false;
+  }
+
+  if (split_absolute(head.target, f.target, f.origin_form)) {
+    // Forward proxy: the request names its origin.
+  } else if (head.target.starts_with('/') && ctx.state.upstream) {
+    f.target = target_of(*ctx.state.upstream);
+    const auto& base = ctx.state.upstream->path;
+    f.origin_form =
+        (base.empty() || base == "/")
+            ? head.target
+            : (base.ends_with('/') ? base.substr(0, base.size() - 1) : base) + head.target;
+  } else {
+    const bool origin = head.target.starts_with('/');
+    co_await send_simple(ctx, 400,
+                         origin ? "no upstream is configured for origin-form requests (set "
+                                  "\"upstream\" or --upstream, or send an absolute URL)"
+                                : "the request target is neither origin-form nor an http URL",
+                         true);
+    finish_record(ctx);
+    co_return false;
+  }
+
+  // The security policy decides whether this request goes to ICAP.
+  const config::security_rule* rule = nullptr;
+  if (ctx.state.options.config.security_policy) {
+    auto view = config::http_request_view::from_target(head.method, f.origin_form);
+    if (auto host = head.headers.get("Host")) {
+      view.host = *host;
+    }
+    view.headers = &head.headers;
+    view.client_ip = ctx.peer.address;
+    rule = config::select_rule(*ctx.state.options.config.security_policy, view);
+  }
+  if (rule != nullptr) {
+    ctx.record.http_security_policy_rule_name = rule->name;
+  }
+  bool ok = false;
+  const auto action = rule ? rule->action : config::security_action::allow;
+  switch (action) {
+  case config::security_action::close_conn:
+    ctx.close_after = true;
+    finish_record(ctx);
+    co_return false;
+  case config::security_action::send_response: {
+    // The body is not read: keep the connection only when there is none.
+    const bool has_body = f.request_body.kind != body_framing::none;
+    ok = co_await send_simple(ctx, rule->status_code,
+                              "answered by security rule \"" + rule->name + "\"", has_body, false);
+    break;
+  }
+  case config::security_action::request_check_icap:
+    if (ctx.owner.request_enforcer) {
+      ok = co_await f.check_with_icap();
+      break;
+    }
+    [[fallthrough]];
+  default:
+    ok = co_await f.pass_through();
+    break;
+  }
+  ctx.record.request_length = ctx.head_bytes + ctx.reader.body_bytes();
+  if (f.icap_checked || f.significance.body_too_big ||
+      f.significance.action != log::icap_action::passed || f.significance.slow) {
+    if (ctx.record.icap_log.request_logs.empty() &&
+        f.significance.action == log::icap_action::passed) {
+      ctx.record.icap_log.action = log::icap_action::disabled;
+    }
+    log::apply_significance(ctx.record, log::assess_significance(f.significance));
+  }
+  finish_record(ctx);
+  co_return ok && !ctx.close_after;
+}
+
+} // namespace icapkit::proxy::detail
