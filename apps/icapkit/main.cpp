@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
   icapkit::app::setup_scan(app);
   icapkit::app::setup_serve(app);
   icapkit::app::setup_proxy(app);
-  app.footer("More subcommands arrive as they land: replay, load, report.\n"
-             "See icapkit(1), icapkit-options(1), icapkit-scan(1), icapkit-serve(1), icapkit-proxy(1).");
+  app.footer(
+      "More subcommands arrive as they land: replay, load, report.\n"
+      "See icapkit(1), icapkit-options(1), icapkit-scan(1), icapkit-serve(1), icapkit-proxy(1).");
 
   try {
     app.parse(argc, argv);
