@@ -1,5 +1,6 @@
 #include "scan_profile.hpp"
 
+#include "icapkit/client/profile_settings.hpp"
 #include "icapkit/config/loader.hpp"
 
 #include <algorithm>
@@ -7,18 +8,6 @@
 namespace icapkit::app {
 
 namespace {
-
-log::icap_vendor to_log_vendor(config::icap_vendor vendor) noexcept {
-  switch (vendor) {
-  case config::icap_vendor::generic:
-    return log::icap_vendor::generic;
-  case config::icap_vendor::lastline:
-    return log::icap_vendor::lastline;
-  case config::icap_vendor::opswat:
-    break;
-  }
-  return log::icap_vendor::opswat;
-}
 
 codec::uri server_uri(const config::pool& pool, const config::pool_server& server,
                       const std::string& service_uri) {
@@ -65,13 +54,7 @@ profile_scan_setup apply_profile(const std::string& file, client::client_setting
   }
   const auto& config = *loaded.config;
   const auto& profile = config.profile;
-  settings.vendor = to_log_vendor(profile.vendor);
-  settings.enable_preview = profile.enable_preview;
-  settings.preview_size = profile.preview_size;
-  settings.allow_204 = profile.allow_204;
-  settings.response_timeout = std::chrono::milliseconds{profile.response_timeout};
-  settings.slow_threshold = std::chrono::milliseconds{profile.slow_response_warning_threshold};
-  settings.nsx_status_url = profile.nsx_defender_config.status_url;
+  client::apply_profile(profile, settings);
 
   auto members = config.profile_pool_group().members;
   std::stable_sort(members.begin(), members.end(),

@@ -1,5 +1,6 @@
 #include "icapkit/proxy/enforcement.hpp"
 
+#include "icapkit/client/profile_settings.hpp"
 #include "icapkit/log/icap_log.hpp"
 
 #include <algorithm>
@@ -8,18 +9,6 @@
 namespace icapkit::proxy {
 
 namespace {
-
-log::icap_vendor to_log_vendor(config::icap_vendor vendor) noexcept {
-  switch (vendor) {
-  case config::icap_vendor::generic:
-    return log::icap_vendor::generic;
-  case config::icap_vendor::lastline:
-    return log::icap_vendor::lastline;
-  case config::icap_vendor::opswat:
-    break;
-  }
-  return log::icap_vendor::opswat;
-}
 
 client::exchange_outcome outcome_of(const client::exchange_result& r) noexcept {
   if (r.result.outcome != client::verdict_outcome::failed) {
@@ -50,16 +39,10 @@ bool may_fail_over(const client::exchange_result& r) noexcept {
 
 client::client_settings settings_of(const config::icap_profile& profile) {
   client::client_settings settings;
-  settings.vendor = to_log_vendor(profile.vendor);
-  settings.enable_preview = profile.enable_preview;
-  settings.preview_size = profile.preview_size;
-  settings.allow_204 = profile.allow_204;
-  settings.response_timeout = std::chrono::milliseconds{profile.response_timeout};
+  client::apply_profile(profile, settings);
   // A server that goes quiet is a response timeout too, not an earlier idle cut.
   settings.io_timeout = settings.response_timeout;
   settings.connect_timeout = std::min(settings.response_timeout, std::chrono::milliseconds{5000});
-  settings.slow_threshold = std::chrono::milliseconds{profile.slow_response_warning_threshold};
-  settings.nsx_status_url = profile.nsx_defender_config.status_url;
   settings.user_agent = "icapkit-proxy";
   return settings;
 }
@@ -153,7 +136,7 @@ asio::awaitable<enforcement_result> enforcer::run(client::exchange_request reque
         record.icap_method = request.method == codec::icap_method::respmod
                                  ? log::avi_icap_method::respmod
                                  : log::avi_icap_method::reqmod;
-        record.vendor = to_log_vendor(profile_.vendor);
+        record.vendor = client::to_log_vendor(profile_.vendor);
         record.pool_name = log::crc_string{balancer_.group_name(), std::nullopt};
         if (!balancer_.group_uuid().empty()) {
           record.pool_uuid = balancer_.group_uuid();
