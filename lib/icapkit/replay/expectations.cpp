@@ -1,0 +1,2 @@
+// Replaced by the expectations implementation (same session).
+#include "icapkit/replay/expectations.hpp"
