@@ -20,6 +20,17 @@ struct scanned_file {
   friend bool operator==(const scanned_file&, const scanned_file&) = default;
 };
 
+// The captured request `icapkit replay` sent (or could not send) for this record.
+struct replayed_request {
+  std::optional<std::uint64_t> index; // 0-based among the replayed requests
+  std::optional<std::string>
+      origin; // "uploads.har entry 3", "up.pcap 10.0.0.1:5000->... request 1"
+  std::optional<bool> body_captured; // false: the capture lacks the body; nothing was sent
+  std::optional<std::string> note;   // why the body is missing, or how the verdict was read
+  unknown_members unknown;
+  friend bool operator==(const replayed_request&, const replayed_request&) = default;
+};
+
 struct app_log_record {
   std::optional<std::string> report_timestamp; // RFC 3339 UTC, e.g. "2024-03-26T10:15:00.123Z"
   std::optional<std::uint64_t> log_id;
@@ -41,6 +52,7 @@ struct app_log_record {
   std::optional<std::string> significance; // one human sentence
   icapkit::log::icap_log icap_log;
   std::optional<scanned_file> file;
+  std::optional<replayed_request> replay;
   unknown_members unknown;
   friend bool operator==(const app_log_record&, const app_log_record&) = default;
 };

@@ -240,6 +240,11 @@ bool fill_file(object_reader& r, scanned_file& out) {
          read(r, "sha256", out.sha256);
 }
 
+bool fill_replay(object_reader& r, replayed_request& out) {
+  return read_u64(r, "index", out.index) && read(r, "origin", out.origin) &&
+         read(r, "body_captured", out.body_captured) && read(r, "note", out.note);
+}
+
 bool read_pool_name(object_reader& r, std::optional<crc_string>& out) {
   const auto* value = r.take("pool_name");
   if (value == nullptr) {
@@ -401,7 +406,8 @@ bool fill_record(object_reader& r, app_log_record& out) {
     return r.dec().fail(errc::missing_field, "icap_log", "missing required field");
   }
   out.icap_log = std::move(*log);
-  return read_object(r, "file", out.file, fill_file);
+  return read_object(r, "file", out.file, fill_file) &&
+         read_object(r, "replay", out.replay, fill_replay);
 }
 
 // Rejects nesting deeper than `max_depth` before parsing, so that neither the parser nor the

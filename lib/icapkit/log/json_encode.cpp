@@ -113,6 +113,16 @@ ojson scanned_file_json(const scanned_file& file, const write_options& options) 
   return object;
 }
 
+ojson replayed_request_json(const replayed_request& replay, const write_options& options) {
+  ojson object = ojson::object();
+  put_u64(object, "index", replay.index, options);
+  put(object, "origin", replay.origin);
+  put(object, "body_captured", replay.body_captured);
+  put(object, "note", replay.note);
+  put_unknown(object, replay.unknown);
+  return object;
+}
+
 } // namespace detail
 
 nlohmann::ordered_json to_json(const icap_request_log& request, const write_options& options) {
@@ -189,6 +199,9 @@ nlohmann::ordered_json to_json(const app_log_record& record, const write_options
   object["icap_log"] = to_json(record.icap_log, options);
   if (record.file) {
     object["file"] = detail::scanned_file_json(*record.file, options);
+  }
+  if (record.replay) {
+    object["replay"] = detail::replayed_request_json(*record.replay, options);
   }
   detail::put_unknown(object, record.unknown);
   return object;

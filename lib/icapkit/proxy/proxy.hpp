@@ -6,6 +6,7 @@
 // failover, an optional RESPMOD scan of upstream responses, one application-log record per
 // request, a stats endpoint and a graceful drain.
 #include "icapkit/codec/limits.hpp"
+#include "icapkit/codec/message.hpp"
 #include "icapkit/config/loader.hpp"
 #include "icapkit/log/app_log_record.hpp"
 #include "icapkit/net/tls.hpp"
@@ -46,6 +47,10 @@ struct proxy_options {
 
   // One record per request, called from worker threads concurrently: make it thread-safe.
   std::function<void(const log::app_log_record&)> on_record;
+  // The same, with the client's request head as received: for callers that match records to
+  // the requests they sent (icapkit replay tags each request with a header). Thread-safe too.
+  std::function<void(const log::app_log_record&, const codec::http_request_head&)>
+      on_request_record;
   // Problems that are not a request's (accept failures, TLS handshakes, health changes).
   std::function<void(const std::string&)> on_event;
 };

@@ -597,6 +597,9 @@ void finish_record(request_context& ctx) {
   if (ctx.state.options.on_record) {
     ctx.state.options.on_record(r);
   }
+  if (ctx.state.options.on_request_record) {
+    ctx.state.options.on_request_record(r, ctx.head);
+  }
 }
 
 asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_view text,

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <regex>
 #include <string>
@@ -43,7 +44,9 @@ class expectation_set {
 public:
   // Reads and validates the file. On failure returns nullopt and `error` names the file, the
   // entry and the member ("expect.json: expectations[2].action: unknown action \"BLOCKED\";
-  // one of ICAP_DISABLED, ..."). Unknown members are errors (a typo must not pass silently).
+  // one of ICAP_DISABLED, ..."). Unknown members are errors (a typo must not pass silently); a
+  // JSON syntax error names the byte ("expect.json: JSON syntax error at byte 42 (line 3): ...").
+  // Only the first error is reported.
   static std::optional<expectation_set> load(const std::filesystem::path& file, std::string& error);
   // The same from text (`name` stands for the file in messages).
   static std::optional<expectation_set> parse(const std::string& text, const std::string& name,
@@ -55,6 +58,8 @@ public:
 
 private:
   std::vector<expectation> items_;
+  std::map<std::size_t, std::size_t> by_index_; // index -> position in items_, so find() is
+                                                // not quadratic over a recorded file
 };
 
 enum class verdict { matched, mismatched, no_expectation, error };
@@ -71,11 +76,15 @@ struct check_result {
 // With no set (no --expect): error when o.error is set, else no_expectation. With a set: error
 // when the request failed and no expectation applies; otherwise compares (a failed request
 // whose expectation names an action or status is a mismatch, with the error as what happened).
+// A request not replayed (body not captured) matches "body_captured": false; an expectation
+// naming action, status or threat for it is a mismatch ("body not captured: not replayed").
 check_result check(const expectation_set* expectations, const outcome& o);
 
 // Writes the outcomes as an expectation file --expect accepts: one index entry per outcome
 // with method, url, and action + status (sent), threat (when one was reported), or
-// "body_captured": false (not replayed). Failed requests get no entry.
+// "body_captured": false (not replayed). Failed requests get no entry. Entries are in index
+// order, members in the order index, method, url, action, status, threat, body_captured; a
+// method, url or threat that is not UTF-8 is left out (JSON cannot carry it unaltered).
 void write_expectations(std::ostream& out, const std::vector<outcome>& outcomes);
 
 } // namespace icapkit::replay

@@ -1,3 +1,4 @@
+#include "icapkit/log/json_decode.hpp"
 #include "icapkit/log/json_encode.hpp"
 
 #include "sample_records.hpp"
@@ -137,4 +138,20 @@ TEST_CASE("to_json: unknown members kept from reading are written after known on
   CHECK(keys(j) == std::vector<std::string>{"icap_log", "service_engine", "vcpu_id"});
   CHECK(j["vcpu_id"] == 3);
   CHECK(j["icap_log"]["extra"] == nlohmann::ordered_json::array({1, 2}));
+}
+
+TEST_CASE("to_json: a replay record carries its captured request, and reads back the same") {
+  auto record = make_record(record_source::replay, 7, std::chrono::system_clock::time_point{});
+  record.method = "POST";
+  record.significant = true;
+  record.significance = "request body not in the capture; not replayed";
+  record.replay = replayed_request{
+      3, "uploads.har entry 4", false, "postData.text is 0 bytes, bodySize 52311", {}};
+  const auto j = to_json(record);
+  CHECK(j["source"] == "replay");
+  CHECK(keys(j["replay"]) == std::vector<std::string>{"index", "origin", "body_captured", "note"});
+  CHECK(j["replay"]["body_captured"] == false);
+  const auto back = parse_record(to_json_text(record));
+  REQUIRE(back);
+  CHECK(*back == record);
 }

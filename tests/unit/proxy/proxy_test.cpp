@@ -16,9 +16,11 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 using namespace icapkit;
@@ -539,4 +541,36 @@ TEST_CASE("proxy: stats report a non-zero ICAP latency for a real exchange") {
   CHECK(stats.icap_requests == 3u);
   CHECK(stats.latency_max_ms > 0.0);
   CHECK(stats.latency_p50_ms > 0.0);
+}
+
+TEST_CASE("proxy: on_request_record hands over each record with the client's request head") {
+  origin_server origin;
+  running_icap icap;
+  config_knobs knobs;
+  knobs.icap_port = icap.port();
+  knobs.upstream = origin.url();
+  proxy::proxy_options o;
+  o.config = make_config(knobs);
+  o.listen = {"127.0.0.1:0"};
+  o.threads = 1;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> seen; // (action, X-Tag)
+  o.on_request_record = [&](const log::app_log_record& r, const codec::http_request_head& head) {
+    const std::lock_guard lock(mutex);
+    seen.emplace_back(log::to_string(r.icap_log.action), head.headers.get("X-Tag").value_or(""));
+  };
+  proxy::proxy p(std::move(o));
+  std::string detail;
+  REQUIRE_FALSE(p.start(detail));
+  const auto address = p.listen_addresses().front();
+  std::string request = post("/upload", "clean");
+  request.insert(request.find("\r\n") + 2, "X-Tag: 41\r\n");
+  REQUIRE(round_trip(address, request));
+  std::string blocked = post("/upload", eicar);
+  blocked.insert(blocked.find("\r\n") + 2, "X-Tag: 42\r\n");
+  REQUIRE(round_trip(address, blocked));
+  p.stop();
+  const std::lock_guard lock(mutex);
+  CHECK(seen == std::vector<std::pair<std::string, std::string>>{{"ICAP_PASSED", "41"},
+                                                                 {"ICAP_BLOCKED", "42"}});
 }
