@@ -7,7 +7,7 @@ timestamps) with Ethernet (lo), raw IP or Linux cooked framing; TCP over IPv4/IP
   pcap_tool.py reorder IN OUT     the largest upload's connection, its client data segments
                                   shuffled in blocks of 5, every 6th one sent again later and two
                                   segments overlapping their neighbours added (retransmissions)
-  pcap_tool.py lossy IN OUT       the largest upload's connection without one client data segment
+  pcap_tool.py lossy IN OUT       IN without one client data segment of the largest upload
   pcap_tool.py truncate IN OUT    IN cut in the middle of the 3rd data packet of the largest upload
   pcap_tool.py connection IN OUT --path P   the connection whose request target is P
   pcap_tool.py pcapng IN OUT      the same packets as pcapng (SHB, IDB, EPBs)
@@ -164,8 +164,8 @@ def reorder(capture, out):
 def lossy(capture, out):
     packets, client = largest_upload(capture)
     body = body_segments(packets, client)
-    dropped = body[len(body) // 2]
-    capture.write(out, [p for i, p in enumerate(packets) if i != dropped])
+    dropped = packets[body[len(body) // 2]]
+    capture.write(out, [p for p in capture.packets if p is not dropped])
 
 
 def truncate(capture, out):

@@ -1,5 +1,6 @@
 // icapkit proxy: flags + config file -> proxy options; start, report the listeners, drain on
 // SIGINT/SIGTERM. The proxy itself lives in lib/icapkit/proxy.
+#include "config_file.hpp"
 #include "subcommands.hpp"
 
 #include "icapkit/config/loader.hpp"
@@ -52,22 +53,6 @@ struct proxy_cli {
   throw CLI::RuntimeError(status);
 }
 
-config::virtual_service_config load(const proxy_cli& o) {
-  auto loaded = config::load_config_file(o.config_file);
-  if (!o.quiet) {
-    for (const auto& w : loaded.warnings) {
-      std::cerr << "icapkit proxy: " << o.config_file << ": warning: " << w.text() << "\n";
-    }
-  }
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) {
-      std::cerr << "icapkit proxy: " << o.config_file << ": " << e.text() << "\n";
-    }
-    throw CLI::RuntimeError(exit_usage);
-  }
-  return std::move(*loaded.config);
-}
-
 void write_port_file(const std::string& path, const proxy::proxy& p) {
   const auto temp = path + ".tmp";
   {
@@ -112,7 +97,7 @@ int run_proxy(const proxy_cli& o) {
     check_address("--admin", o.admin);
   }
   proxy::proxy_options options;
-  options.config = load(o);
+  options.config = load_config_or_exit("proxy", o.config_file, o.quiet);
   options.listen = o.listen;
   options.tls_listen = o.tls_listen;
   options.tls.cert_file = o.cert_file;

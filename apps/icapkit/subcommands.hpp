@@ -9,5 +9,6 @@ namespace icapkit::app {
 void setup_options(CLI::App& app); // icapkit options URL
 void setup_scan(CLI::App& app);    // icapkit scan [PATH|-]...
 void setup_proxy(CLI::App& app);   // icapkit proxy --config FILE
+void setup_replay(CLI::App& app);  // icapkit replay CAPTURE...
 
 } // namespace icapkit::app

@@ -19,19 +19,28 @@ constexpr std::array summary_action_order{log::icap_action::passed, log::icap_ac
 
 constexpr std::string_view hex_digits = "0123456789abcdef";
 
-// URLs, notes and errors come from captures and peers; control characters could drive the
-// terminal, so they are shown as \xHH.
+void append_hex_escape(std::string& out, unsigned char byte) {
+  out += "\\x";
+  out += hex_digits[byte >> 4U];
+  out += hex_digits[byte & 0xFU];
+}
+
+// URLs, notes and errors come from captures and peers; control characters (C0, DEL, and C1 in
+// UTF-8, which terminals obey too) could drive the terminal, so they are shown as \xHH.
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0U;
     if (byte < 0x20 || byte == 0x7F) {
-      out += "\\x";
-      out += hex_digits[byte >> 4U];
-      out += hex_digits[byte & 0xFU];
+      append_hex_escape(out, byte);
+    } else if (byte == 0xC2 && next >= 0x80 && next <= 0x9F) {
+      append_hex_escape(out, byte);
+      append_hex_escape(out, static_cast<unsigned char>(next));
+      ++i;
     } else {
-      out += c;
+      out += text[i];
     }
   }
   return out;
@@ -51,8 +60,11 @@ std::string counted(std::size_t n, std::string_view noun) {
 
 // "#9 POST http://a.example/upload (uploads.har entry 9)"
 std::string request_line(const outcome& o) {
-  return "#" + std::to_string(o.index) + " " + printable(o.method) + " " + printable(o.url) + " (" +
-         printable(o.origin) + ")";
+  auto line = "#" + std::to_string(o.index) + " " + printable(o.method) + " " + printable(o.url);
+  if (!o.origin.empty()) {
+    line += " (" + printable(o.origin) + ")";
+  }
+  return line;
 }
 
 bool not_replayed(const outcome& o) {

@@ -40,7 +40,7 @@ bool starts_with_icase(std::string_view text, std::string_view prefix) noexcept 
   return text.size() >= prefix.size() && codec::iequals(text.substr(0, prefix.size()), prefix);
 }
 
-std::string quoted(std::string_view text) {
+std::string in_quotes(std::string_view text) {
   return "\"" + std::string(text) + "\"";
 }
 
@@ -177,9 +177,10 @@ private:
     return capture_error{file_, "message " + std::to_string(message_number_), offset,
                          std::move(detail)};
   }
-  capture_error read_error(const std::error_code& ec) const {
+  // Between messages (`in_message` false) no message is named: the next one has not begun.
+  capture_error read_error(const std::error_code& ec, bool in_message = true) const {
     auto error = error_at(input_.offset(), "read error: " + ec.message());
-    if (message_number_ == 0) {
+    if (!in_message) {
       error.entry.clear();
     }
     return error;
@@ -234,7 +235,10 @@ std::optional<capture_error> raw_http_reader::run() {
         return error;
       }
     }
-    previous_unframed_ = framing.type == body_framing::kind::none;
+    // Methods that carry a body: text after such a head without framing is probably its body.
+    const auto& method = exchange_.head.method;
+    previous_unframed_ = framing.type == body_framing::kind::none &&
+                         (method == "POST" || method == "PUT" || method == "PATCH");
     exchange_.origin = file_.filename().string() + " message " + std::to_string(message_number_);
     if (!sink_(std::move(exchange_)) || ended_) {
       return std::nullopt;
@@ -267,7 +271,7 @@ std::optional<capture_error> raw_http_reader::skip_blank_lines(bool& at_end) {
     std::error_code ec;
     if (!input_.fill(ec)) {
       if (ec) {
-        return read_error(ec);
+        return read_error(ec, false);
       }
       at_end = input_.data().empty();
       return std::nullopt;
@@ -372,25 +376,26 @@ std::optional<capture_error> raw_http_reader::resolve_url() {
     auto hosts = head.headers.count("Host");
     if (hosts != 1) {
       return error_at(hosts == 0 ? message_start_ : field_offset("Host", 1),
-                      hosts == 0 ? "no Host header: the target " + quoted(head.target) +
+                      hosts == 0 ? "no Host header: the target " + in_quotes(head.target) +
                                        " needs one to make the request's URL"
                                  : "more than one Host header");
     }
     auto url = "http://" + std::string(*head.headers.get("Host")) + head.target;
     if (auto ec = codec::parse_uri(url, parsed)) {
       return error_at(field_offset("Host"), "Host and target do not make a valid URL " +
-                                                quoted(url) + ": " + ec.message());
+                                                in_quotes(url) + ": " + ec.message());
     }
     exchange_.url = std::move(url);
     return std::nullopt;
   }
   if (!starts_with_icase(head.target, "http://") && !starts_with_icase(head.target, "https://")) {
-    return error_at(message_start_, "the target " + quoted(head.target) +
+    return error_at(message_start_, "the target " + in_quotes(head.target) +
                                         " cannot be replayed: expected \"/path\" or "
                                         "\"http://host/path\"");
   }
   if (auto ec = codec::parse_uri(head.target, parsed)) {
-    return error_at(message_start_, "invalid target " + quoted(head.target) + ": " + ec.message());
+    return error_at(message_start_,
+                    "invalid target " + in_quotes(head.target) + ": " + ec.message());
   }
   exchange_.url = parsed.to_string();
   head.target = parsed.target();
@@ -443,7 +448,7 @@ std::optional<capture_error> raw_http_reader::content_length(std::uint64_t& leng
       auto [end, ec] = std::from_chars(element.data(), element.data() + element.size(), value);
       if (element.empty() || ec != std::errc{} || end != element.data() + element.size()) {
         return error_at(field_offset("Content-Length", index),
-                        "invalid Content-Length " + quoted(field.value));
+                        "invalid Content-Length " + in_quotes(field.value));
       }
       if (found && *found != value) {
         return error_at(field_offset("Content-Length", index),

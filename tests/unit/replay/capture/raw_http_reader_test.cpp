@@ -215,6 +215,18 @@ TEST_CASE("raw HTTP: a file ending inside a body delivers the exchange as not ca
     REQUIRE(huge.exchanges.size() == 1);
     CHECK(huge.exchanges[0].body_note == "file ends 2 bytes into a 1000000000000000-byte body");
   }
+  SUBCASE("trailer fields are reported as not replayed") {
+    auto trailers = read_file(write_temp(
+        "trailers", "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "3\r\nabc\r\n0\r\nX-Checksum: 1\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n"));
+    CHECK_FALSE(trailers.error);
+    REQUIRE(trailers.exchanges.size() == 2);
+    CHECK(trailers.exchanges[0].body == "abc");
+    CHECK(trailers.exchanges[0].body_captured);
+    REQUIRE(trailers.warnings.size() == 1);
+    CHECK(trailers.warnings[0].entry == "message 1");
+    CHECK(trailers.warnings[0].detail == "trailer fields after the chunked body are not replayed");
+  }
   SUBCASE("only the empty line after the last chunk is missing: the body is whole") {
     auto almost = read_file(write_temp(
         "no_final_crlf",
@@ -266,7 +278,7 @@ TEST_CASE("raw HTTP: malformed test-data files name the message and the exact by
 }
 
 struct error_case {
-  const char* name;
+  std::string name;
   std::string content;
   std::string at; // the error's offset is where this text first occurs in the content
   std::string detail;
@@ -278,7 +290,7 @@ TEST_CASE("raw HTTP: each malformation is reported at its own byte") {
   const std::vector<error_case> cases{
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "PRI",
        "HTTP/2 is not supported: raw files hold HTTP/1.x"},
-      {"HTTP/3.0 version", ok + "GET / HTTP/3.0\r\nHost: h\r\n\r\n", "GET /",
+      {"HTTP/3.0 version", ok + "GET / HTTP/3.0\r\nHost: h\r\n\r\n", "GET / HTTP/3",
        "HTTP/3.0 is not supported: raw files hold HTTP/1.x", "message 2"},
       {"request line", ok + "\r\nGET /\r\n\r\n", "GET /\r", "malformed request line", "message 2"},
       {"header without colon", ok + "GET /x HTTP/1.1\r\nHost: h\r\nBroken\r\n\r\n", "Broken",
@@ -290,7 +302,7 @@ TEST_CASE("raw HTTP: each malformation is reported at its own byte") {
       {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nHost: b\r\n\r\n", "Host: b",
        "more than one Host header"},
       {"bad Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "Host",
-       "Host and target do not make a valid URL \"http://a b/\": invalid host in URI"},
+       "Host and target do not make a valid URL \"http://a b/\": malformed URI"},
       {"authority-form", "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n", "CONNECT",
        "the target \"h:443\" cannot be replayed: expected \"/path\" or \"http://host/path\""},
       {"bad Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n\r\n1x",
