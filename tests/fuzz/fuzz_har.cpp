@@ -13,9 +13,14 @@
 namespace {
 
 const std::filesystem::path& input_path() {
-  static const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                            ("icapkit_fuzz_har_" + std::to_string(getpid()) +
-                                             ".har");
+  static const std::filesystem::path path = [] {
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove(input_path(), ignored);
+    });
+    return std::filesystem::temp_directory_path() /
+           ("icapkit_fuzz_har_" + std::to_string(getpid()) + ".har");
+  }();
   return path;
 }
 

@@ -2,11 +2,15 @@
 """Assertions on icapkit NDJSON records, for the integration scripts.
 
 Usage:
-  records.py LOG [--count N] [--files A,B,...] [--file NAME | --index I | --each] [CHECK...]
+  records.py LOG [--count N] [--files A,B,...]
+             [--file NAME | --index I | --replay I | --origin TEXT | --each]
+             [CHECK...]
   records.py LOG --get PATH [--file NAME | --index I]
 
 Selecting: --file NAME picks the one record whose file.path is NAME or ends in /NAME (an error
-when none or several match); --index I the I-th record (0-based); --each applies the checks to
+when none or several match); --index I the I-th record (0-based); --replay I the one record
+whose replay.index is I (icapkit replay writes records in completion order); --origin TEXT the
+one record whose replay.origin is TEXT ("uploads.har entry 2"); --each applies the checks to
 every record. --count N: the log holds exactly N records. --files A,B: the records' file.path
 base names are exactly these, each once (order free).
 
@@ -134,6 +138,23 @@ def main(argv):
             if not selected:
                 problems.append(f"{name}: no record #{index} ({len(records)} records)")
             label = f"record #{index}"
+            i += 2
+        elif arg == "--replay":
+            index = int(args[i + 1])
+            selected = [r for r in records if lookup(r, "replay.index") == index]
+            if len(selected) != 1:
+                problems.append(f"{name}: {len(selected)} records with replay.index {index}, want 1")
+                selected = []
+            label = f"record of replayed request #{index}"
+            i += 2
+        elif arg == "--origin":
+            wanted = args[i + 1]
+            selected = [r for r in records if lookup(r, "replay.origin") == wanted]
+            if len(selected) != 1:
+                problems.append(f"{name}: {len(selected)} records with replay.origin {wanted!r}, "
+                                f"want 1")
+                selected = []
+            label = f"record of {wanted}"
             i += 2
         elif arg == "--each":
             selected = records

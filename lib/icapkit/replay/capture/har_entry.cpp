@@ -1,5 +1,6 @@
 #include "icapkit/replay/capture/har_entry.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -295,8 +296,13 @@ std::optional<parsed_url> parse_url(std::string_view url, const std::string& pat
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
     authority.remove_prefix(at + 1);
   }
-  if (authority.empty() ||
-      authority.find_first_of(" \t\r\n\"<>\\^`{|}") != std::string_view::npos) {
+  const bool host_ok =
+      !authority.empty() && std::all_of(authority.begin(), authority.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte > 0x20 && byte < 0x7F &&
+               std::string_view("\"<>\\^`{|}").find(c) == std::string_view::npos;
+      });
+  if (!host_ok) {
     fail(path, "no valid host");
   }
   out.authority = std::string(authority);

@@ -370,12 +370,12 @@ void http_stream::state::finish(bool clean) {
   case mode::head:
     if (in_head) {
       give_up(std::string("the ") + side_name() + " stream ended inside the " + message_name() +
-           " head at offset " + std::to_string(message.offset));
+              " head at offset " + std::to_string(message.offset));
     }
     break;
   case mode::body_length:
-    mark_incomplete("the connection ended after " + std::to_string(declared - remaining) +
-                    " of " + std::to_string(declared) + " body bytes");
+    mark_incomplete("the connection ended after " + std::to_string(declared - remaining) + " of " +
+                    std::to_string(declared) + " body bytes");
     complete_message();
     break;
   case mode::body_chunked:

@@ -24,8 +24,8 @@ enum class stream_start { request, response, other };
 stream_start classify_start(std::string_view first_bytes) noexcept;
 
 struct http_message {
-  std::uint64_t offset = 0; // where the head starts in the direction's stream
-  packet_time started{};    // when its first byte was captured
+  std::uint64_t offset = 0;           // where the head starts in the direction's stream
+  packet_time started{};              // when its first byte was captured
   codec::http_request_head request;   // client side
   codec::http_response_head response; // server side; chunked framing removed once decoded
   std::string body;                   // decoded (no chunked framing)

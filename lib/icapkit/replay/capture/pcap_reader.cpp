@@ -85,9 +85,9 @@ decoded decode_tcp(bytes data, endpoint source, endpoint destination) {
   source.port = read_be16(data, 0);
   destination.port = read_be16(data, 2);
   const auto payload = data.subspan(header);
-  return tcp_segment{source, destination, read_be32(data, 4), data[13],
-                     std::string_view(reinterpret_cast<const char*>(payload.data()),
-                                      payload.size())};
+  return tcp_segment{
+      source, destination, read_be32(data, 4), data[13],
+      std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size())};
 }
 
 decoded decode_ipv4(bytes data) {
@@ -174,9 +174,7 @@ decoded decode_by_version(bytes data) {
     return not_tcp{};
   }
   const int version = data[0] >> 4;
-  return version == 4   ? decode_ipv4(data)
-         : version == 6 ? decode_ipv6(data)
-                        : decoded{not_tcp{}};
+  return version == 4 ? decode_ipv4(data) : version == 6 ? decode_ipv6(data) : decoded{not_tcp{}};
 }
 
 decoded decode_ethernet(bytes data) {
@@ -260,9 +258,8 @@ struct connection {
 using connection_key = std::pair<endpoint, endpoint>;
 
 connection_key key_of(const tcp_segment& segment) {
-  return segment.source < segment.destination
-             ? connection_key{segment.source, segment.destination}
-             : connection_key{segment.destination, segment.source};
+  return segment.source < segment.destination ? connection_key{segment.source, segment.destination}
+                                              : connection_key{segment.destination, segment.source};
 }
 
 class pcap_session {
@@ -511,8 +508,8 @@ void pcap_session::emit(connection& conn) {
     auto exchange = make_exchange(conn, conn.request_messages[i], i + 1);
     if (i < conn.response_messages.size()) {
       auto& response = conn.response_messages[i];
-      exchange.response = recorded_response{std::move(response.response),
-                                            std::move(response.body), response.body_complete};
+      exchange.response = recorded_response{std::move(response.response), std::move(response.body),
+                                            response.body_complete};
     }
     exchanges.push_back(std::move(exchange));
   }
@@ -526,8 +523,7 @@ void pcap_session::emit(connection& conn) {
   }
 }
 
-captured_exchange pcap_session::make_exchange(const connection& conn,
-                                              detail::http_message& request,
+captured_exchange pcap_session::make_exchange(const connection& conn, detail::http_message& request,
                                               std::size_t number) const {
   const auto client = static_cast<std::size_t>(*conn.client);
   captured_exchange exchange;

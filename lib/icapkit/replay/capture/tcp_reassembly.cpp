@@ -56,8 +56,8 @@ void tcp_direction::hold(std::uint64_t offset, std::string_view data, packet_tim
       continue;
     }
     const std::uint64_t stop = next == held_.end() ? end : std::min(end, next->first);
-    const auto piece = data.substr(static_cast<std::size_t>(pos - offset),
-                                   static_cast<std::size_t>(stop - pos));
+    const auto piece =
+        data.substr(static_cast<std::size_t>(pos - offset), static_cast<std::size_t>(stop - pos));
     held_.emplace_hint(next, pos, segment{std::string(piece), time});
     held_bytes_ += piece.size();
     pos = stop;
@@ -68,8 +68,8 @@ void tcp_direction::finish_at(std::uint32_t seq) noexcept {
   if (!start_ || end_) {
     return;
   }
-  const auto at = static_cast<std::uint64_t>(
-      std::max(offset_of(seq), static_cast<std::int64_t>(delivered_)));
+  const auto at =
+      static_cast<std::uint64_t>(std::max(offset_of(seq), static_cast<std::int64_t>(delivered_)));
   end_ = at;
   // Bytes held past the FIN are not part of the stream.
   while (!held_.empty()) {
@@ -103,8 +103,8 @@ std::optional<stream_piece> tcp_direction::next() {
     if (!flushed_ && held_bytes_ <= max_held_) {
       return std::nullopt; // the hole may still fill
     }
-    stream_piece gap{stream_piece::kind::gap, delivered_, {}, first->first - delivered_,
-                     first->second.time};
+    stream_piece gap{
+        stream_piece::kind::gap, delivered_, {}, first->first - delivered_, first->second.time};
     delivered_ = first->first;
     return gap;
   }

@@ -25,7 +25,7 @@ std::string read_text(const std::filesystem::path& path) {
 }
 
 std::filesystem::path write_temp(const std::string& name, const std::string& content) {
-  const auto path = std::filesystem::temp_directory_path() / ("icapkit_har_test_" + name);
+  auto path = std::filesystem::temp_directory_path() / ("icapkit_har_test_" + name);
   std::ofstream(path, std::ios::binary) << content;
   return path;
 }

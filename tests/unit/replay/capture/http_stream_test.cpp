@@ -23,7 +23,9 @@ struct fixture {
   explicit fixture(http_side side)
       : stream(
             side, [this](const std::string& text) { warnings.push_back(text); },
-            [this](std::size_t index) { return index < methods.size() && methods[index] == "HEAD"; }) {}
+            [this](std::size_t index) {
+              return index < methods.size() && methods[index] == "HEAD";
+            }) {}
 
   void put(std::string_view data, std::size_t stride = 0, int second = 1) {
     while (!data.empty()) {
@@ -208,7 +210,9 @@ TEST_CASE("CONNECT, 101 upgrades, HTTP/2 and garbage stop the stream with a warn
   }
   SUBCASE("garbage") {
     fixture f(http_side::client);
-    f.put(std::string("\x16\x03\x01\x00\xa5\x01\x00\x00", 8));
+    // Bytes that are no request line: rejected once the line ends (the connection-level check,
+    // classify_start, catches most of them before).
+    f.put(std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\r\n", 10));
     CHECK(f.stream.stopped());
     CHECK(f.warnings.size() == 1);
     f.put("GET / HTTP/1.1\r\n\r\n");

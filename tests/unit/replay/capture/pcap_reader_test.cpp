@@ -14,9 +14,9 @@ using namespace icapkit::replay;
 
 namespace {
 
-const std::filesystem::path captures = std::filesystem::path(ICAPKIT_TESTDATA_DIR) / "captures/pcap";
-const std::string eicar =
-    R"(X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*)";
+const std::filesystem::path captures =
+    std::filesystem::path(ICAPKIT_TESTDATA_DIR) / "captures/pcap";
+const std::string eicar = R"(X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*)";
 
 // SHA-256 (FIPS 180-4): the capture server answers every upload with the sha256 of the body it
 // received, so a reassembled body can be checked against what really went over the wire.
@@ -96,8 +96,8 @@ read_result read(const std::filesystem::path& file) {
 }
 
 bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(),
-                                                      suffix) == 0;
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The method and path of each upload scripts/make-captures sends, in order.
@@ -245,4 +245,273 @@ TEST_CASE("the sink can stop reading after any exchange") {
   });
   CHECK_FALSE(error);
   CHECK(delivered == 2);
+}
+
+// Synthetic captures: every link type, malformed packets, handshakes that were not captured.
+namespace {
+
+std::string be16(unsigned value) {
+  return {static_cast<char>((value >> 8) & 0xFF), static_cast<char>(value & 0xFF)};
+}
+
+std::string be32(std::uint32_t value) {
+  return be16(value >> 16) + be16(value & 0xFFFF);
+}
+
+std::string le32(std::uint32_t value) {
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    out += static_cast<char>((value >> (8 * i)) & 0xFF);
+  }
+  return out;
+}
+
+constexpr std::uint8_t fin = 0x01, syn = 0x02, rst = 0x04, ack = 0x10;
+
+std::string tcp(std::uint16_t source, std::uint16_t destination, std::uint32_t seq,
+                std::uint8_t flags, const std::string& payload, unsigned data_offset_words = 5) {
+  std::string header = be16(source) + be16(destination) + be32(seq) + be32(0);
+  header += static_cast<char>(data_offset_words << 4);
+  header += static_cast<char>(flags);
+  header += be16(65535) + be16(0) + be16(0);
+  return header + payload;
+}
+
+std::string ipv4(bool from_client, const std::string& segment, unsigned ihl_words = 5,
+                 unsigned fragment = 0) {
+  const std::string client("\x0a\x00\x00\x01", 4), server("\x0a\x00\x00\x02", 4);
+  std::string header;
+  header += static_cast<char>(0x40 | ihl_words);
+  header += '\0';
+  header += be16(static_cast<unsigned>(20 + segment.size())) + be16(0) + be16(fragment);
+  header += std::string("\x40\x06\x00\x00", 4);
+  header += from_client ? client + server : server + client;
+  return header + segment;
+}
+
+// `extensions`: next-header chain before TCP, e.g. hop-by-hop then destination options.
+std::string ipv6(bool from_client, const std::string& segment, std::string extensions = {},
+                 std::uint8_t first_next = 6) {
+  std::string client(16, '\0'), server(16, '\0');
+  client[0] = server[0] = '\x20';
+  client[15] = '\x01';
+  server[15] = '\x02';
+  std::string header("\x60\x00\x00\x00", 4);
+  header += be16(static_cast<unsigned>(extensions.size() + segment.size()));
+  header += static_cast<char>(first_next);
+  header += '\x40';
+  header += from_client ? client + server : server + client;
+  return header + extensions + segment;
+}
+
+// One HTTP exchange over a handshake whose client ISN makes the request cross 2^32.
+std::vector<std::string> conversation(bool v6, const std::string& request,
+                                      const std::string& response, bool handshake = true) {
+  const std::uint32_t client_isn = 0xFFFFFFF0u, server_isn = 5000;
+  auto ip = [v6](bool from_client, const std::string& segment) {
+    return v6 ? ipv6(from_client, segment) : ipv4(from_client, segment);
+  };
+  std::vector<std::string> packets;
+  if (handshake) {
+    packets.push_back(ip(true, tcp(40000, 80, client_isn, syn, "")));
+    packets.push_back(ip(false, tcp(80, 40000, server_isn, syn | ack, "")));
+  }
+  const auto half = request.size() / 2;
+  const std::uint32_t c = client_isn + 1, s = server_isn + 1;
+  // The second half first: reassembly puts it back in order.
+  packets.push_back(
+      ip(true, tcp(40000, 80, c + static_cast<std::uint32_t>(half), ack, request.substr(half))));
+  packets.push_back(ip(true, tcp(40000, 80, c, ack, request.substr(0, half))));
+  packets.push_back(ip(false, tcp(80, 40000, s, ack, response)));
+  const auto c_end = c + static_cast<std::uint32_t>(request.size());
+  const auto s_end = s + static_cast<std::uint32_t>(response.size());
+  packets.push_back(ip(true, tcp(40000, 80, c_end, fin | ack, "")));
+  packets.push_back(ip(false, tcp(80, 40000, s_end, fin | ack, "")));
+  return packets;
+}
+
+const std::string simple_request =
+    "POST /x HTTP/1.1\r\nHost: example.test\r\nContent-Length: 2\r\n\r\nhi";
+const std::string simple_response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+// A classic pcap file with these link-layer frames.
+std::filesystem::path write_pcap(const std::string& name, std::uint32_t linktype,
+                                 const std::vector<std::string>& frames) {
+  std::string file = le32(0xa1b2c3d4) + std::string("\x02\x00\x04\x00", 4) + le32(0) + le32(0) +
+                     le32(65535) + le32(linktype);
+  std::uint32_t second = 1000;
+  for (const auto& frame : frames) {
+    const auto size = static_cast<std::uint32_t>(frame.size());
+    file += le32(second++) + le32(0) + le32(size) + le32(size) + frame;
+  }
+  const auto path = std::filesystem::temp_directory_path() / ("icapkit_pcap_test_" + name);
+  std::ofstream(path, std::ios::binary) << file;
+  return path;
+}
+
+std::string ethertype_of(const std::string& packet) {
+  return (static_cast<unsigned char>(packet[0]) >> 4) == 4 ? be16(0x0800) : be16(0x86DD);
+}
+
+std::string frame(std::uint32_t linktype, const std::string& packet) {
+  const bool v4 = (static_cast<unsigned char>(packet[0]) >> 4) == 4;
+  switch (linktype) {
+  case 1: // Ethernet with an 802.1Q tag
+    return std::string(12, '\x02') + be16(0x8100) + be16(42) + ethertype_of(packet) + packet;
+  case 0: // BSD loopback, host byte order
+    return le32(v4 ? 2 : 30) + packet;
+  case 108: // OpenBSD loopback, network byte order
+    return be32(v4 ? 2 : 24) + packet;
+  case 113: // Linux cooked v1
+    return be16(0) + be16(772) + be16(6) + std::string(8, '\0') + ethertype_of(packet) + packet;
+  case 276: // Linux cooked v2
+    return ethertype_of(packet) + be16(0) + be32(1) + be16(772) + std::string(10, '\0') + packet;
+  default: // raw IP, IPv4, IPv6
+    return packet;
+  }
+}
+
+std::vector<std::string> frames(std::uint32_t linktype, const std::vector<std::string>& packets) {
+  std::vector<std::string> out;
+  for (const auto& packet : packets) {
+    out.push_back(frame(linktype, packet));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("every supported link type, IPv4 and IPv6, sequence numbers across 2^32") {
+  const std::vector<std::pair<std::uint32_t, bool>> cases{
+      {1, false},   {1, true},    {0, false},   {0, true},    {108, false},
+      {108, true},  {113, false}, {113, true},  {276, false}, {276, true},
+      {101, false}, {101, true},  {228, false}, {229, true}};
+  for (const auto& [linktype, v6] : cases) {
+    CAPTURE(linktype);
+    CAPTURE(v6);
+    const auto path = write_pcap(
+        "link.pcap", linktype, frames(linktype, conversation(v6, simple_request, simple_response)));
+    const auto result = read(path);
+    CHECK_FALSE(result.error);
+    CHECK(result.warnings.empty());
+    REQUIRE(result.exchanges.size() == 1);
+    const auto& exchange = result.exchanges[0];
+    CHECK(exchange.url == "http://example.test/x");
+    CHECK(exchange.body == "hi");
+    CHECK(exchange.origin == (v6 ? "icapkit_pcap_test_link.pcap [2000::1]:40000->[2000::2]:80 "
+                                   "request 1"
+                                 : "icapkit_pcap_test_link.pcap 10.0.0.1:40000->10.0.0.2:80 "
+                                   "request 1"));
+    REQUIRE(exchange.response);
+    CHECK(exchange.response->body == "ok");
+  }
+}
+
+TEST_CASE("an unsupported link type is an error naming it") {
+  const auto result = read(write_pcap("wifi.pcap", 105, {std::string(30, '\0')}));
+  REQUIRE(result.error);
+  CHECK(result.error->detail.find("IEEE802_11") != std::string::npos);
+  CHECK(result.exchanges.empty());
+}
+
+TEST_CASE("malformed packets are skipped with a warning naming the packet, never a crash") {
+  std::vector<std::string> packets{
+      ipv4(true, tcp(1, 2, 0, syn, ""), 3),                               // header length 12
+      ipv4(true, tcp(1, 2, 0, syn, ""), 15),                              // header past the packet
+      ipv4(true, tcp(1, 2, 0, ack, "data", 15)),                          // data offset past it
+      ipv4(true, std::string(10, '\0')),                                  // truncated TCP header
+      ipv4(true, tcp(1, 2, 0, ack, "GET / HTTP/1.1\r\n\r\n"), 5, 0x2000), // a fragment
+      ipv6(true, tcp(1, 2, 0, ack, ""), std::string("\x06\x20", 2), 0),   // extension too long
+      ipv6(true, tcp(1, 2, 0, ack, ""), std::string(8, '\0'), 44),        // IPv6 fragment
+      std::string("\x45\x00", 2),                                         // truncated IPv4
+  };
+  for (const auto& good : conversation(false, simple_request, simple_response)) {
+    packets.push_back(good);
+  }
+  const auto result = read(write_pcap("malformed.pcap", 101, packets));
+  CHECK_FALSE(result.error);
+  REQUIRE(result.exchanges.size() == 1);
+  CHECK(result.exchanges[0].body == "hi");
+  REQUIRE(result.warnings.size() == 8);
+  for (std::size_t i = 0; i < result.warnings.size(); ++i) {
+    CHECK(result.warnings[i].find("packet " + std::to_string(i + 1) + ": ") != std::string::npos);
+  }
+  CHECK(result.warnings[0].find("IPv4 header length 12") != std::string::npos);
+  CHECK(result.warnings[2].find("TCP data offset 60") != std::string::npos);
+  CHECK(result.warnings[4].find("fragmented IPv4") != std::string::npos);
+  CHECK(result.warnings[6].find("fragmented IPv6") != std::string::npos);
+}
+
+TEST_CASE("IPv6 extension headers before TCP are walked") {
+  // Hop-by-hop (8 bytes, next: destination options), destination options (16 bytes, next: TCP).
+  std::string extensions("\x3c\x00", 2);
+  extensions += std::string(6, '\0');
+  extensions += std::string("\x06\x01", 2) + std::string(14, '\0');
+  std::vector<std::string> packets;
+  packets.push_back(ipv6(true, tcp(40000, 80, 100, syn, ""), extensions, 0));
+  packets.push_back(ipv6(false, tcp(80, 40000, 6, syn | ack, "")));
+  packets.push_back(ipv6(true, tcp(40000, 80, 101, ack, simple_request), extensions, 0));
+  packets.push_back(ipv6(false, tcp(80, 40000, 7, ack, simple_response)));
+  const auto result = read(write_pcap("ipv6ext.pcap", 229, packets));
+  CHECK(result.warnings.empty());
+  REQUIRE(result.exchanges.size() == 1); // delivered at the end of the file
+  CHECK(result.exchanges[0].body == "hi");
+  CHECK(result.exchanges[0].response->body == "ok");
+}
+
+TEST_CASE("without the handshake the request side is found by its data, with a warning") {
+  auto packets = conversation(false, simple_request, simple_response, false);
+  // The response is seen first, then the request in order.
+  packets = {packets[2], packets[1], packets[0], packets[3], packets[4]};
+  const auto result = read(write_pcap("nosyn.pcap", 101, packets));
+  REQUIRE(result.warnings.size() == 1);
+  CHECK(result.warnings[0].find("start was not captured") != std::string::npos);
+  CHECK(result.warnings[0].find("10.0.0.1:40000->10.0.0.2:80") != std::string::npos);
+  REQUIRE(result.exchanges.size() == 1);
+  CHECK(result.exchanges[0].body == "hi");
+  CHECK(result.exchanges[0].body_captured);
+  CHECK(result.exchanges[0].response->body == "ok");
+}
+
+TEST_CASE("non-HTTP and TLS connections are ignored with one warning each") {
+  std::vector<std::string> packets;
+  packets.push_back(ipv4(true, tcp(40000, 22, 1, syn, "")));
+  packets.push_back(ipv4(false, tcp(22, 40000, 9, syn | ack, "")));
+  packets.push_back(ipv4(false, tcp(22, 40000, 10, ack, "SSH-2.0-OpenSSH_9.2\r\n")));
+  packets.push_back(ipv4(true, tcp(40000, 22, 2, ack, "SSH-2.0-curl\r\n")));
+  packets.push_back(ipv4(true, tcp(40001, 443, 1, syn, "")));
+  packets.push_back(ipv4(true, tcp(40001, 443, 2, ack, std::string("\x16\x03\x01\x00\x10", 5))));
+  packets.push_back(ipv4(true, tcp(40001, 443, 7, ack, std::string(16, 'x'))));
+  packets.push_back(ipv4(true, tcp(40001, 443, 23, rst, "")));
+  const auto result = read(write_pcap("nothttp.pcap", 101, packets));
+  CHECK(result.exchanges.empty());
+  REQUIRE(result.warnings.size() == 2);
+  CHECK(result.warnings[0].find("10.0.0.1:40000->10.0.0.2:22") != std::string::npos);
+  CHECK(result.warnings[1].find("(TLS)") != std::string::npos);
+}
+
+TEST_CASE("without a Host header the URL names the server address; RST ends a connection") {
+  std::vector<std::string> packets;
+  packets.push_back(ipv4(true, tcp(40000, 8080, 1, syn, "")));
+  packets.push_back(ipv4(true, tcp(40000, 8080, 2, ack, "GET /nohost HTTP/1.0\r\n\r\n")));
+  packets.push_back(ipv4(false, tcp(8080, 40000, 50, ack, "HTTP/1.0 200 OK\r\n\r\npartial")));
+  packets.push_back(ipv4(false, tcp(8080, 40000, 72, rst, "")));
+  // The same 4-tuple again: a new connection after the reset.
+  packets.push_back(ipv4(true, tcp(40000, 8080, 900, syn, "")));
+  packets.push_back(ipv4(true, tcp(40000, 8080, 901, ack, "GET /again HTTP/1.0\r\n\r\n")));
+  int delivered_before_end = 0;
+  std::vector<captured_exchange> exchanges;
+  const auto error = read_pcap(write_pcap("rst.pcap", 101, packets), [&](captured_exchange&& e) {
+    exchanges.push_back(std::move(e));
+    ++delivered_before_end;
+    return true;
+  });
+  CHECK_FALSE(error);
+  REQUIRE(exchanges.size() == 2);
+  CHECK(exchanges[0].url == "http://10.0.0.2:8080/nohost");
+  REQUIRE(exchanges[0].response);
+  CHECK(exchanges[0].response->body == "partial");
+  CHECK_FALSE(exchanges[0].response->body_complete); // delimited by a reset, not a FIN
+  CHECK(exchanges[1].url == "http://10.0.0.2:8080/again");
+  CHECK_FALSE(exchanges[1].response);
 }

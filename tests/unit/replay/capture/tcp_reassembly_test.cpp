@@ -58,9 +58,9 @@ TEST_CASE("retransmissions and overlaps never change the stream: the first copy 
   direction.start(100);
   direction.add(100, "abcd", at(1));
   CHECK(drain(direction) == "abcd");
-  direction.add(100, "XXXX", at(2)); // retransmission of delivered bytes
-  direction.add(102, "XXef", at(3)); // overlaps delivered bytes
-  direction.add(110, "klmn", at(4)); // held
+  direction.add(100, "XXXX", at(2));     // retransmission of delivered bytes
+  direction.add(102, "XXef", at(3));     // overlaps delivered bytes
+  direction.add(110, "klmn", at(4));     // held
   direction.add(108, "XXXXXXXX", at(5)); // covers the held segment and more
   direction.add(106, "gh", at(6));
   CHECK(drain(direction) == "efghXXklmnXX");
@@ -156,7 +156,7 @@ TEST_CASE("held bytes beyond the limit give up on the oldest hole") {
   direction.start(0);
   direction.add(10, "12345", at(1));
   CHECK(drain(direction).empty());
-  direction.add(20, "67890", at(2)); // 10 held > 8
+  direction.add(20, "67890", at(2));            // 10 held > 8
   CHECK(drain(direction) == "[gap 10@0]12345"); // back under the limit: the next hole may fill
   CHECK(direction.held_bytes() == 5);
 }
