@@ -13,15 +13,11 @@
 namespace {
 
 const std::filesystem::path& input_path() {
-  static const std::filesystem::path path = [] {
-    std::atexit([] {
-      std::error_code ignored;
-      std::filesystem::remove(input_path(), ignored);
-    });
-    return std::filesystem::temp_directory_path() /
-           ("icapkit_fuzz_har_" + std::to_string(getpid()) + ".har");
-  }();
-  return path;
+  // Never destroyed, so the exit handler can still use it.
+  static const auto* path =
+      new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                ("icapkit_fuzz_har_" + std::to_string(getpid()) + ".har"));
+  return *path;
 }
 
 void check(const icapkit::replay::captured_exchange& exchange) {
@@ -39,6 +35,14 @@ void check(const icapkit::replay::captured_exchange& exchange) {
 }
 
 } // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  std::atexit([] {
+    std::error_code ignored;
+    std::filesystem::remove(input_path(), ignored);
+  });
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   {

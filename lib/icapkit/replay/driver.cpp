@@ -477,6 +477,7 @@ void replay_run::finish(std::size_t index, std::unique_lock<std::mutex>& lock) {
     record = driver_record(f);
     if (!proxy_ || f.result.status) {
       f.result.action = record.icap_log.action;
+      f.result.verdict_from_outside = true;
     }
   }
   outcomes_.push_back(f.result);

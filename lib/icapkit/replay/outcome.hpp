@@ -18,10 +18,13 @@ struct outcome {
   bool body_captured = true; // false: not replayed, the capture lacks its body
   std::string body_note;
   std::optional<log::icap_action> action; // icap_log.action of its record; unset when not sent
-  std::optional<int> status;              // HTTP status the client received
-  std::vector<std::string> threats;       // threat names the ICAP server reported
-  std::string error;                      // why no response came ("connection reset"); or empty
-  double seconds = 0;                     // send to last response byte
+  // --target: the action was read from outside the proxy (status, what reached the upstream),
+  // which cannot tell ICAP_DISABLED from ICAP_PASSED: expectations treat the two as one.
+  bool verdict_from_outside = false;
+  std::optional<int> status;        // HTTP status the client received
+  std::vector<std::string> threats; // threat names the ICAP server reported
+  std::string error;                // why no response came ("connection reset"); or empty
+  double seconds = 0;               // send to last response byte
 };
 
 } // namespace icapkit::replay

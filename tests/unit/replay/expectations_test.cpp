@@ -349,3 +349,21 @@ TEST_CASE("write_expectations: what it writes loads and matches the same outcome
     CHECK(r.kind == (o.error.empty() ? verdict::matched : verdict::error));
   }
 }
+
+TEST_CASE("check: seen from outside a proxy, ICAP_DISABLED and ICAP_PASSED are one verdict") {
+  using enum log::icap_action;
+  const auto set = parsed(R"({"expectations": [
+      {"index": 0, "action": "ICAP_DISABLED"}, {"index": 1, "action": "ICAP_PASSED"},
+      {"index": 2, "action": "ICAP_DISABLED"}]})");
+  auto outside = sent(0, "GET", "http://a/x", passed, 200);
+  outside.verdict_from_outside = true;
+  CHECK(check(&set, outside).kind == verdict::matched);
+  auto outside_disabled = sent(1, "GET", "http://a/x", disabled, 200);
+  outside_disabled.verdict_from_outside = true;
+  CHECK(check(&set, outside_disabled).kind == verdict::matched);
+  // From the proxy's own record the two stay different, and blocked never passes for either.
+  CHECK(check(&set, sent(0, "GET", "http://a/x", passed, 200)).kind == verdict::mismatched);
+  auto outside_blocked = sent(2, "POST", "http://a/x", blocked, 403);
+  outside_blocked.verdict_from_outside = true;
+  CHECK(check(&set, outside_blocked).kind == verdict::mismatched);
+}

@@ -515,3 +515,17 @@ TEST_CASE("without a Host header the URL names the server address; RST ends a co
   CHECK(exchanges[1].url == "http://10.0.0.2:8080/again");
   CHECK_FALSE(exchanges[1].response);
 }
+
+TEST_CASE("the fuzz seeds are valid captures of one JSON POST, as pcap and as pcapng") {
+  const auto seeds = std::filesystem::path(ICAPKIT_SOURCE_DIR) / "tests/fuzz/seeds/fuzz_pcap";
+  for (const char* name : {"json_post.pcap", "json_post.pcapng"}) {
+    CAPTURE(name);
+    const auto result = read(seeds / name);
+    CHECK_FALSE(result.error);
+    CHECK(result.warnings.empty());
+    REQUIRE(result.exchanges.size() == 1);
+    CHECK(result.exchanges[0].body == R"({"name":"icapkit","items":[1,2,3]})");
+    REQUIRE(result.exchanges[0].response);
+    CHECK(result.exchanges[0].response->head.status == 200);
+  }
+}
