@@ -1,4 +1,5 @@
-# Fails when a file under lib/icapkit/codec or lib/icapkit/log includes Asio or a higher layer.
+# Fails when a file under lib/icapkit/codec, log or config includes Asio or a higher layer, or a
+# capture reader (lib/icapkit/replay/capture) includes Asio, the network layers or the driver.
 foreach(layer codec log config)
   file(GLOB_RECURSE files ${SOURCE_DIR}/lib/icapkit/${layer}/*)
   foreach(f ${files})
@@ -11,6 +12,17 @@ foreach(layer codec log config)
         message(FATAL_ERROR "${f}: codec depends on nothing but the standard library: ${line}")
       endif()
     endforeach()
+  endforeach()
+endforeach()
+# The capture readers parse untrusted files; they stay free of Asio and of the replay driver.
+file(GLOB_RECURSE files ${SOURCE_DIR}/lib/icapkit/replay/capture/*)
+foreach(f ${files})
+  file(STRINGS ${f} lines REGEX "#include")
+  foreach(line ${lines})
+    if(line MATCHES "asio" OR line MATCHES "icapkit/(net|client|server|mock|proxy|load)/"
+       OR (line MATCHES "icapkit/replay/" AND NOT line MATCHES "icapkit/replay/capture/"))
+      message(FATAL_ERROR "${f}: the capture readers must not depend on Asio or the driver: ${line}")
+    endif()
   endforeach()
 endforeach()
 message(STATUS "layering ok")

@@ -469,6 +469,9 @@ void replay_run::finish(std::size_t index, std::unique_lock<std::mutex>& lock) {
   auto& f = node.mapped();
   log::app_log_record record;
   if (f.record) {
+    if (upstream_) {
+      upstream_->take(index); // forget it: the recorded response can go
+    }
     record = std::move(*f.record);
     record.replay = log::replayed_request{index, f.exchange->origin, true, std::nullopt, {}};
     f.result.action = record.icap_log.action;
