@@ -17,7 +17,9 @@ namespace icapkit::replay {
 // connection). Raw HTTP request files record none.
 struct recorded_response {
   codec::http_response_head head; // Transfer-Encoding: chunked removed when the body was decoded
-  std::string body;               // decoded from chunked / base64; Content-Encoding kept as is
+  // Decoded from chunked and base64. Content-Encoding as on the wire for pcap (the body is still
+  // compressed); HAR records the decompressed text, so its reader drops Content-Encoding.
+  std::string body;
   bool body_complete = true;      // false: the capture holds less than the response declared
 };
 
@@ -58,7 +60,7 @@ struct capture_error {
 using exchange_sink = std::function<bool(captured_exchange&&)>;
 
 // Non-fatal findings while reading (a pcap connection whose start was not captured, a HAR
-// entry that is not HTTP/1.x, ...): reported, reading goes on.
+// entry with a ws:// URL, ...): reported, reading goes on.
 using warning_sink = std::function<void(const capture_error&)>;
 
 enum class capture_format { har, raw_http, pcap };

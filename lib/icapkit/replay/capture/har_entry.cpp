@@ -643,6 +643,10 @@ std::optional<recorded_response> read_response(const json& entry) {
   }
   out.head.headers = read_headers(*response, "response");
   drop_chunked(out.head.headers);
+  // HAR content.text is the decoded body (HAR 1.2: compression is only a saving): a gzip
+  // Content-Encoding no longer describes it, nor does the wire Content-Length.
+  out.head.headers.remove("Content-Encoding");
+  out.head.headers.remove("Content-Length");
   read_content(*response, out);
   return out;
 }

@@ -132,6 +132,8 @@ TEST_CASE("an HTTP/2 browser entry is replayed as HTTP/1.1 with a Host from the 
   CHECK(script.response->head.http_version == icapkit::codec::version{1, 1});
   CHECK(script.response->head.reason.empty());
   CHECK(script.response->head.headers.count("Set-Cookie") == 2); // Chrome joins them with \n
+  // content.text is the decoded body: "content-encoding: br" no longer describes it.
+  CHECK_FALSE(script.response->head.headers.contains("Content-Encoding"));
   CHECK(script.response->body.empty());
   CHECK_FALSE(script.response->body_complete); // content.size 48213, no text exported
 }
