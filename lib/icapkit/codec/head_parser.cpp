@@ -26,16 +26,6 @@ bool has_bad_value_char(std::string_view s) noexcept {
   return false;
 }
 
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_ows(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool is_request_kind(head_kind k) noexcept {
   return k == head_kind::icap_request || k == head_kind::http_request;
 }

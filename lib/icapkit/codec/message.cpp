@@ -4,6 +4,17 @@
 
 namespace icapkit::codec {
 
+std::string_view trim_ows(std::string_view s) noexcept {
+  const auto ows = [](char c) { return c == ' ' || c == '\t'; };
+  while (!s.empty() && ows(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && ows(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            auto lower = [](char c) {

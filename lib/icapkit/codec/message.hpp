@@ -17,6 +17,9 @@ struct version {
 // Case-insensitive ASCII comparison, as header field names and tokens need.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// `s` without leading and trailing optional whitespace (SP and HTAB, RFC 9110 5.6.3).
+std::string_view trim_ows(std::string_view s) noexcept;
+
 struct header_field {
   std::string name;
   // A value folded over several lines (obs-fold) keeps one line per element, joined with "\n"

@@ -12,20 +12,6 @@
 namespace icapkit::proxy {
 namespace {
 
-bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_ows(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // The comma-separated elements of every field named `name`, in order, OWS trimmed; empty
 // elements are kept so each caller decides whether "a,,b" is acceptable.
 std::vector<std::string_view> list_elements(const codec::header_list& headers,
@@ -38,7 +24,7 @@ std::vector<std::string_view> list_elements(const codec::header_list& headers,
     std::string_view rest = field.value;
     for (;;) {
       const auto comma = rest.find(',');
-      elements.push_back(trim_ows(rest.substr(0, comma)));
+      elements.push_back(codec::trim_ows(rest.substr(0, comma)));
       if (comma == std::string_view::npos) {
         break;
       }
@@ -85,7 +71,7 @@ std::error_code content_length(const codec::header_list& headers, framing& out) 
 
 // A transfer-coding: a token, optionally followed by ";"-separated parameters.
 bool is_valid_coding(std::string_view element) noexcept {
-  const auto name = trim_ows(element.substr(0, element.find(';')));
+  const auto name = codec::trim_ows(element.substr(0, element.find(';')));
   if (name.empty()) {
     return false;
   }
@@ -207,7 +193,7 @@ bool strip_hop_by_hop(codec::header_list& headers, codec::version message_versio
       if (end == std::string_view::npos) {
         end = option.size();
       }
-      const auto token = trim_ows(option.substr(start, end - start));
+      const auto token = codec::trim_ows(option.substr(start, end - start));
       start = end + 1;
       if (token.empty()) {
         continue;

@@ -20,7 +20,7 @@ struct recorded_response {
   // Decoded from chunked and base64. Content-Encoding as on the wire for pcap (the body is still
   // compressed); HAR records the decompressed text, so its reader drops Content-Encoding.
   std::string body;
-  bool body_complete = true;      // false: the capture holds less than the response declared
+  bool body_complete = true; // false: the capture holds less than the response declared
 };
 
 struct captured_exchange {

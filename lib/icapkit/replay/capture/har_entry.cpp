@@ -1,4 +1,5 @@
 #include "icapkit/replay/capture/har_entry.hpp"
+#include "icapkit/codec/head_parser.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -92,26 +93,6 @@ std::optional<std::int64_t> optional_integer(const json& object, const char* key
 }
 
 // ---- text helpers ----
-
-bool is_tchar(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view text) {
-  if (text.empty()) {
-    return false;
-  }
-  for (const char c : text) {
-    if (!is_tchar(c)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
@@ -237,7 +218,7 @@ codec::header_list read_headers(const json& message, const std::string& path) {
     if (name.starts_with(':')) {
       continue; // HTTP/2 pseudo-header: the request line and Host carry what it says
     }
-    if (!is_token(name)) {
+    if (!codec::detail::is_valid_token(name)) {
       fail(child(field_path, "name"), "not a valid header name");
     }
     if (value.find('\0') != std::string_view::npos) {
@@ -730,7 +711,7 @@ std::optional<captured_exchange> convert_har_entry(const json& entry, std::strin
     fail("request", "missing");
   }
   const auto method = required_string(*request, "method", "request");
-  if (!is_token(method)) {
+  if (!codec::detail::is_valid_token(method)) {
     fail("request.method", "not an HTTP method token");
   }
   const auto url_text = required_string(*request, "url", "request");

@@ -17,28 +17,20 @@ bool is_method_char(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Transfer-Encoding without its final "chunked" coding; nullopt when chunked is not last.
 std::optional<std::string> without_final_chunked(std::string_view value) {
   const auto comma = value.rfind(',');
-  const auto last = trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
+  const auto last =
+      codec::trim_ows(comma == std::string_view::npos ? value : value.substr(comma + 1));
   if (!codec::iequals(last, "chunked")) {
     return std::nullopt;
   }
-  return std::string(comma == std::string_view::npos ? "" : trim(value.substr(0, comma)));
+  return std::string(comma == std::string_view::npos ? ""
+                                                     : codec::trim_ows(value.substr(0, comma)));
 }
 
 std::optional<std::uint64_t> parse_content_length(std::string_view value) {
-  value = trim(value);
+  value = codec::trim_ows(value);
   std::uint64_t length = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
   if (value.empty() || ec != std::errc{} || end != value.data() + value.size()) {

@@ -26,16 +26,6 @@ bool is_ows(char c) noexcept {
   return c == ' ' || c == '\t';
 }
 
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_ows(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool starts_with_icase(std::string_view text, std::string_view prefix) noexcept {
   return text.size() >= prefix.size() && codec::iequals(text.substr(0, prefix.size()), prefix);
 }
@@ -417,7 +407,7 @@ std::optional<capture_error> raw_http_reader::find_framing(body_framing& framing
       return error_at(std::max(field_offset("Content-Length"), field_offset("Transfer-Encoding")),
                       "both Content-Length and Transfer-Encoding: the body's length is ambiguous");
     }
-    auto coding = trim_ows(*headers.get("Transfer-Encoding"));
+    auto coding = codec::trim_ows(*headers.get("Transfer-Encoding"));
     if (headers.count("Transfer-Encoding") != 1 || !codec::iequals(coding, "chunked")) {
       return error_at(field_offset("Transfer-Encoding"),
                       "Transfer-Encoding other than \"chunked\" cannot be decoded");
@@ -443,7 +433,7 @@ std::optional<capture_error> raw_http_reader::content_length(std::uint64_t& leng
     std::string_view rest = field.value;
     while (true) {
       auto comma = rest.find(',');
-      auto element = trim_ows(rest.substr(0, comma));
+      auto element = codec::trim_ows(rest.substr(0, comma));
       std::uint64_t value = 0;
       auto [end, ec] = std::from_chars(element.data(), element.data() + element.size(), value);
       if (element.empty() || ec != std::errc{} || end != element.data() + element.size()) {
