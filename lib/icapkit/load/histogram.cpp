@@ -1,0 +1,2 @@
+// Replaced by the histogram implementation (same session).
+#include "icapkit/load/histogram.hpp"
