@@ -1,5 +1,7 @@
 #include "icapkit/replay/summary.hpp"
 
+#include <algorithm>
+
 #include <array>
 #include <charconv>
 #include <ostream>
@@ -160,6 +162,11 @@ void print_summary(std::ostream& out, const std::vector<std::pair<outcome, check
   using detail::printable;
   using detail::request_line;
   detail::print_first_line(out, results, seconds);
+  if (std::any_of(results.begin(), results.end(),
+                  [](const auto& r) { return r.first.verdict_from_outside; })) {
+    out << "verdicts read from outside the proxy (--target): a request not sent to ICAP shows as "
+           "ICAP_PASSED, threat names are not visible\n";
+  }
   detail::print_list(
       out, results, "not replayed, body not in the capture", options.max_listed,
       [](const auto& result) { return detail::not_replayed(result.first); },

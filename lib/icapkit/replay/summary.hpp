@@ -1,6 +1,7 @@
 #pragma once
 // The human summary `icapkit replay` prints on stderr when it is done:
 //   replayed 12 requests in 1.4 s: ICAP_PASSED 8, ICAP_MODIFIED 1, ICAP_BLOCKED 2, ICAP_DISABLED 1
+//   (with --target, a line saying the verdicts were read from outside the proxy)
 //   not replayed, body not in the capture: 1
 //     #9 POST http://a.example/upload (uploads.har entry 9): postData is empty, bodySize 52311
 //   failed: 0

@@ -145,3 +145,15 @@ TEST_CASE("exit_status: failures first, then mismatches") {
   results.back().second.kind = verdict::error;
   CHECK(exit_status(results) == 2);
 }
+
+TEST_CASE("summary: says when the verdicts were read from outside the proxy") {
+  auto outside = request(0, "GET", "http://a/", log::icap_action::passed);
+  outside.verdict_from_outside = true;
+  const result_list results{{outside, verdict_of(verdict::no_expectation)}};
+  CHECK(summary(results, 0.2, false) ==
+        "replayed 1 request in 0.2 s: ICAP_PASSED 1\n"
+        "verdicts read from outside the proxy (--target): a request not sent to ICAP shows as "
+        "ICAP_PASSED, threat names are not visible\n"
+        "not replayed, body not in the capture: 0\n"
+        "failed: 0\n");
+}
