@@ -7,6 +7,7 @@
 // shards of a run gives the same histogram as recording every value in one.
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,7 +26,8 @@ public:
   std::uint64_t count() const noexcept { return count_; }
   std::uint64_t min() const noexcept { return count_ == 0 ? 0 : min_; } // exact
   std::uint64_t max() const noexcept { return max_; }                   // exact
-  double mean() const noexcept;                                          // from the exact sum
+  std::uint64_t sum() const noexcept { return sum_; } // exact unless saturated at 2^64-1
+  double mean() const noexcept;                       // from the exact sum
   // The value at percentile p (0..100): the smallest bucket holding at least p% of the values,
   // as its midpoint, clamped to [min, max]; p = 100 is max, p = 0 is min; 0 when empty.
   std::uint64_t percentile(double p) const;
@@ -47,7 +49,9 @@ public:
 
   friend bool operator==(const histogram&, const histogram&) = default;
 
-  // Bucket arithmetic, public for tests and for Prometheus buckets.
+  // Bucket arithmetic, public for tests and for Prometheus buckets. Indexes run from 0 to
+  // bucket_count - 1 (the bucket ending at 2^64-1); lowest_of/highest_of clamp larger indexes.
+  static constexpr std::size_t bucket_count = 128 + 57 * 64;
   static std::size_t index_of(std::uint64_t value) noexcept;
   static std::uint64_t lowest_of(std::size_t index) noexcept;
   static std::uint64_t highest_of(std::size_t index) noexcept;
