@@ -16,7 +16,14 @@ bool ndjson_reader::read_line(std::string& line, bool& too_long) {
   }
   bool any = false;
   for (;;) {
-    const auto c = buffer->sbumpc();
+    std::streambuf::int_type c = std::streambuf::traits_type::eof();
+    try {
+      c = buffer->sbumpc();
+    } catch (const std::exception& e) {
+      in_->setstate(std::ios::badbit);
+      read_failed_ = e.what();
+      return false;
+    }
     if (c == std::streambuf::traits_type::eof()) {
       in_->setstate(std::ios::eofbit);
       break;
@@ -51,6 +58,11 @@ std::optional<result<app_log_record>> ndjson_reader::next() {
       continue;
     }
     return parse_record(text, line_, options_);
+  }
+  if (!read_failed_.empty() && !failure_reported_) {
+    failure_reported_ = true;
+    return result<app_log_record>(read_error{make_error_code(errc::io_error), line_ + 1, "",
+                                             "cannot be read: " + read_failed_});
   }
   return std::nullopt;
 }

@@ -81,3 +81,23 @@ TEST_CASE("ndjson_reader: empty input and binary garbage") {
   CHECK_FALSE(bad->has_value());
   CHECK_FALSE(reader.next());
 }
+
+namespace {
+// A stream buffer that fails like libstdc++'s filebuf on a directory: it throws from underflow.
+class throwing_buffer final : public std::streambuf {
+protected:
+  int_type underflow() override { throw std::ios_base::failure("Is a directory"); }
+};
+} // namespace
+
+TEST_CASE("ndjson_reader: a stream that throws is one io_error, then the end; nothing escapes") {
+  throwing_buffer buffer;
+  std::istream in(&buffer);
+  ndjson_reader reader(in);
+  const auto first = reader.next();
+  REQUIRE(first);
+  REQUIRE_FALSE(first->has_value());
+  CHECK(first->error().code == make_error_code(errc::io_error));
+  CHECK(first->error().message().find("Is a directory") != std::string::npos);
+  CHECK_FALSE(reader.next());
+}

@@ -1,0 +1,146 @@
+// icapkit report: reads icap_log NDJSON files (or stdin) line by line into a log_report and
+// prints it as text, JSON or HTML. The aggregation lives in lib/icapkit/load/log_report.
+#include "subcommands.hpp"
+
+#include "icapkit/load/log_report.hpp"
+#include "icapkit/log/ndjson_reader.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace icapkit::app {
+
+namespace {
+
+constexpr int exit_error = 2;
+
+struct report_cli {
+  std::vector<std::string> files;
+  std::string output = "human";
+  std::string out_file;
+  std::size_t top = 10;
+  bool quiet = false;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  std::cerr << "icapkit report: " << message << "\n";
+  throw CLI::RuntimeError(exit_error);
+}
+
+// Reads one input into the report. Unreadable lines are counted, and named on stderr as
+// "FILE:LINE: message" unless quiet; reading goes on with the next line.
+void read_input(std::istream& in, const std::string& name, load::log_report& report, bool quiet) {
+  report.begin_file(name);
+  log::ndjson_reader reader(in);
+  while (auto next = reader.next()) {
+    if (next->has_value()) {
+      report.add(next->value(), name, reader.line());
+      continue;
+    }
+    report.add_unreadable(next->error(), name);
+    if (!quiet) {
+      auto error = next->error();
+      error.line = 0;
+      std::cerr << name << ':' << next->error().line << ": " << error.message() << "\n";
+    }
+  }
+  if (in.bad()) {
+    fail(name + ": read error");
+  }
+}
+
+void write_report(const report_cli& o, const load::log_report& report, std::ostream& out) {
+  if (o.output == "json") {
+    // Log text that is not UTF-8 (records built by other tools) must not abort the output.
+    out << report.to_json().dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+        << "\n";
+  } else if (o.output == "html") {
+    report.write_html(out);
+  } else {
+    report.write_human(out);
+  }
+}
+
+int run_report(const report_cli& o) {
+  load::log_report_options options;
+  options.slowest_listed = o.top;
+  options.failed_listed = o.top * 2;
+  load::log_report report(options);
+  for (const auto& file : o.files) {
+    if (file == "-") {
+      read_input(std::cin, "(stdin)", report, o.quiet);
+      continue;
+    }
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+      fail(file + ": is a directory");
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      fail(file + ": cannot be opened");
+    }
+    try {
+      read_input(in, file, report, o.quiet);
+    } catch (const std::ios_base::failure& e) {
+      // libstdc++'s filebuf throws from underflow on a read error (EIO, EISDIR).
+      fail(file + ": read error: " + e.what());
+    }
+  }
+  if (report.unreadable() > 0 && report.records() == 0) {
+    fail("no line could be read as an icap_log record (" + std::to_string(report.unreadable()) +
+         " unreadable)");
+  }
+  if (o.out_file.empty()) {
+    write_report(o, report, std::cout);
+    std::cout.flush();
+    if (!std::cout) {
+      fail("standard output: write error");
+    }
+  } else {
+    std::ofstream out(o.out_file, std::ios::trunc | std::ios::binary);
+    if (out) {
+      write_report(o, report, out);
+      out.flush();
+    }
+    if (!out) {
+      fail("--out " + o.out_file + ": cannot be written");
+    }
+  }
+  if (report.unreadable() > 0 && !o.quiet) {
+    std::cerr << "icapkit report: warning: " << report.unreadable()
+              << " unreadable line(s) skipped\n";
+  }
+  return 0;
+}
+
+} // namespace
+
+void setup_report(CLI::App& app) {
+  auto o = std::make_shared<report_cli>();
+  auto* cmd = app.add_subcommand(
+      "report", "an overview of icap_log NDJSON records: counts by action, threat, status, "
+                "pool...; latency percentiles; the slowest and the failed requests");
+  cmd->add_option("file", o->files,
+                  "NDJSON files of icap_log records, from any icapkit subcommand or exported "
+                  "from the load balancer (- = stdin)")
+      ->required();
+  cmd->add_option("--output", o->output, "human (default), json or html, to stdout or --out")
+      ->check(CLI::IsMember({"human", "json", "html"}));
+  cmd->add_option("-o,--out", o->out_file, "write the report to FILE instead of stdout");
+  cmd->add_option("--top", o->top,
+                  "list the N slowest records and the first 2N failed ones (default 10)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}).description(""))
+      ->type_name("N");
+  cmd->add_flag("-q,--quiet", o->quiet, "no warnings about unreadable lines");
+  cmd->callback([o] {
+    if (const int status = run_report(*o); status != 0) {
+      throw CLI::RuntimeError(status);
+    }
+  });
+}
+
+} // namespace icapkit::app
