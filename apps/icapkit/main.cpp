@@ -27,10 +27,10 @@ int main(int argc, char** argv) {
   icapkit::app::setup_proxy(app);
   icapkit::app::setup_replay(app);
   icapkit::app::setup_report(app);
+  icapkit::app::setup_load(app);
   app.footer(
-      "More subcommands arrive as they land: load.\n"
       "See icapkit(1), icapkit-options(1), icapkit-scan(1), icapkit-serve(1), icapkit-proxy(1),\n"
-      "icapkit-replay(1), icapkit-report(1).");
+      "icapkit-replay(1), icapkit-report(1), icapkit-load(1).");
 
   try {
     app.parse(argc, argv);

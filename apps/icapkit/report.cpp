@@ -2,6 +2,7 @@
 // prints it as text, JSON or HTML. The aggregation lives in lib/icapkit/load/log_report.
 #include "subcommands.hpp"
 
+#include "icapkit/load/load_summary.hpp"
 #include "icapkit/load/log_report.hpp"
 #include "icapkit/log/ndjson_reader.hpp"
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@ struct report_cli {
   std::string out_file;
   std::size_t top = 10;
   bool quiet = false;
+  bool merge = false;
 };
 
 [[noreturn]] void fail(const std::string& message) {
@@ -117,6 +120,43 @@ int run_report(const report_cli& o) {
   return 0;
 }
 
+// --merge: adds `icapkit load --json` summaries exactly, evaluates their thresholds on the
+// merged numbers, writes the merged JSON to --out and the human summary to stdout. Exit 1 when a
+// threshold fails.
+int run_merge(const report_cli& o) {
+  std::optional<load::load_summary> merged;
+  for (const auto& file : o.files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      fail(file + ": cannot be opened");
+    }
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded()) {
+      fail(file + ": not JSON");
+    }
+    std::string error;
+    auto summary = load::load_summary::from_json(j, error);
+    if (!summary) {
+      fail(file + ": " + error);
+    }
+    merged = merged ? load::merge(*merged, *summary) : std::move(*summary);
+  }
+  const bool passed = load::evaluate_thresholds(*merged);
+  if (!o.out_file.empty()) {
+    std::ofstream out(o.out_file, std::ios::trunc | std::ios::binary);
+    if (out) {
+      out << merged->to_json().dump(2) << "\n";
+      out.flush();
+    }
+    if (!out) {
+      fail("--out " + o.out_file + ": cannot be written");
+    }
+  }
+  load::write_human(std::cout, *merged);
+  std::cout.flush();
+  return passed ? 0 : 1;
+}
+
 } // namespace
 
 void setup_report(CLI::App& app) {
@@ -136,8 +176,12 @@ void setup_report(CLI::App& app) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}).description(""))
       ->type_name("N");
   cmd->add_flag("-q,--quiet", o->quiet, "no warnings about unreadable lines");
+  cmd->add_flag("--merge", o->merge,
+                "the files are icapkit load --json summaries (shards of one run): add them "
+                "exactly, check their thresholds again (exit 1 when one fails), print the "
+                "summary and write the merged JSON to --out");
   cmd->callback([o] {
-    if (const int status = run_report(*o); status != 0) {
+    if (const int status = o->merge ? run_merge(*o) : run_report(*o); status != 0) {
       throw CLI::RuntimeError(status);
     }
   });

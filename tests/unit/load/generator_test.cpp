@@ -1,0 +1,173 @@
+#include "icapkit/load/generator.hpp"
+
+#include "../proxy/proxy_test_peers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace icapkit::load {
+
+namespace {
+
+using namespace std::chrono_literals;
+using proxy::test::running_icap;
+
+generator_settings settings_for(std::uint16_t port) {
+  generator_settings s;
+  codec::uri service;
+  REQUIRE(
+      !codec::parse_uri("icap://127.0.0.1:" + std::to_string(port) + "/OMSScanReq-AV", service));
+  s.services.push_back(service);
+  s.client.response_timeout = 2000ms;
+  s.sizes = {1024, 8192};
+  return s;
+}
+
+mock::scenario delay_all(std::chrono::milliseconds delay) {
+  mock::rule slow;
+  slow.name = "slow";
+  slow.delay.min = delay;
+  slow.delay.max = delay;
+  mock::scenario rules;
+  rules.name = "delay";
+  rules.rules.push_back(slow);
+  return rules;
+}
+
+} // namespace
+
+TEST_CASE("the EICAR rule marks exactly floor(n * ratio) of the first n requests") {
+  std::uint64_t marked = 0;
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    marked += is_eicar_request(i, 0.1) ? 1U : 0U;
+  }
+  CHECK(marked == 100);
+  CHECK_FALSE(is_eicar_request(0, 0));
+  CHECK(is_eicar_request(5, 1));
+  CHECK(share_of(10, 0, 3) == 4);
+  CHECK(share_of(10, 1, 3) == 3);
+  CHECK(share_of(10, 2, 3) == 3);
+}
+
+TEST_CASE("closed model: the requests asked for are counted, EICAR ones blocked") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.model = load_model::closed;
+  s.connections = 4;
+  s.threads = 2;
+  s.requests = 200;
+  s.eicar_ratio = 0.25;
+  std::atomic<std::uint64_t> records{0};
+  s.on_record = [&](const client::exchange_result&) { ++records; };
+  s.record_sample = 1.0;
+  REQUIRE(validate(s).empty());
+  const auto result = run_load(s);
+  REQUIRE(result.reached);
+  const auto& c = result.measured.counts;
+  CHECK(c.requests == 200);
+  CHECK(c.blocked == 50);
+  CHECK(c.passed == 150);
+  CHECK(c.failed == 0);
+  CHECK(result.measured.total.count() == 200);
+  CHECK(result.measured.total == result.measured.total_uncorrected);
+  CHECK(records.load() == 200);
+  CHECK(c.bytes_sent > 0);
+  std::uint64_t in_series = 0;
+  for (const auto& second : result.measured.series) {
+    in_series += second.requests;
+  }
+  CHECK(in_series == 200);
+  CHECK(result.measured.options.count() >= 1);
+}
+
+TEST_CASE("closed model shards: shard 2/3 does its third of the requests") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.connections = 3;
+  s.requests = 100;
+  s.shard_index = 1;
+  s.shard_count = 3;
+  const auto result = run_load(s);
+  CHECK(result.measured.counts.requests == 33);
+}
+
+TEST_CASE("open model: about rate x duration requests are sent") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.model = load_model::open;
+  s.rate = 200;
+  s.duration = 1s;
+  s.warmup = 200ms;
+  const auto result = run_load(s);
+  const auto sent = result.measured.counts.requests + result.measured.counts.dropped;
+  CHECK(sent >= 100); // 200 expected; loose for a busy machine
+  CHECK(sent <= 260);
+  CHECK(result.measured.counts.failed == 0);
+}
+
+TEST_CASE("open model: a ramp from 0 sends what the rate integrates to") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.model = load_model::open;
+  s.threads = 2;
+  load::ramp_stage up;
+  up.rate = 200;
+  up.duration = 1s;
+  s.ramp = {up};
+  s.duration = 1s;
+  const auto result = run_load(s);
+  // 0 -> 200/s over 1 s: 100 requests; a scheduler stepping with the rate at 0 would send ~1.
+  const auto sent = result.measured.counts.requests + result.measured.counts.dropped;
+  CHECK(sent >= 70);
+  CHECK(sent <= 130);
+}
+
+TEST_CASE("open model: a stalled generator shows in the corrected latency only") {
+  running_icap icap(delay_all(20ms));
+  auto s = settings_for(icap.port());
+  s.model = load_model::open;
+  s.rate = 200;
+  s.duration = 1s;
+  std::atomic<int> seen{0};
+  // Blocking the thread for 200 ms delays the ~40 sends scheduled meanwhile: each waits for
+  // its turn (corrected) but is answered as fast as the others once sent (uncorrected).
+  s.on_record = [&](const client::exchange_result&) {
+    if (++seen == 20) {
+      std::this_thread::sleep_for(200ms);
+    }
+  };
+  const auto result = run_load(s);
+  const auto& m = result.measured;
+  REQUIRE(m.total.count() > 50);
+  CHECK(m.total_uncorrected.percentile(50) >= 20'000); // the mock's delay is in every sample
+  CHECK(m.total.percentile(99) >= m.total_uncorrected.percentile(99));
+  CHECK(m.total.percentile(99) >= 100'000);
+  CHECK(m.counts.late >= 10);
+}
+
+TEST_CASE("an unreachable server is reported, not loaded") {
+  auto s = settings_for(proxy::test::unused_port());
+  s.requests = 10;
+  s.connections = 1;
+  const auto result = run_load(s);
+  CHECK_FALSE(result.reached);
+  CHECK(result.first_error.find("refused") != std::string::npos);
+  CHECK(result.measured.counts.requests == 0);
+}
+
+TEST_CASE("validate names the problem") {
+  generator_settings s;
+  CHECK(validate(s) == "no ICAP service");
+  s = settings_for(1344);
+  s.model = load_model::open;
+  CHECK(validate(s).find("rate") != std::string::npos);
+  s.rate = 10;
+  s.shard_index = 2;
+  s.shard_count = 2;
+  CHECK(validate(s).find("shard 3/2") != std::string::npos);
+}
+
+} // namespace icapkit::load
