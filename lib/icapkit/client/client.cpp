@@ -42,13 +42,15 @@ private:
     std::string server_address;
     std::optional<std::uint16_t> server_port;
     std::optional<std::uint16_t> source_port;
+    net::connect_timing connecting;               // a new connection's TCP and TLS times
+    bool connected = false;                       // a new connection was opened (not reused)
+    std::optional<exchange_phase> open_failed_in; // pool, connect or tls
   };
   struct exchange_plan;
 
   std::size_t cap_for(const codec::uri& service) const;
   std::shared_ptr<asio::ssl::context> tls_context(net::error_info& error);
-  asio::awaitable<void> open(const codec::uri& service, clock::time_point deadline,
-                             connection_slot& slot, net::error_info& error);
+  asio::awaitable<void> open(const codec::uri& service, clock::time_point deadline, attempt& out);
   void give_back(connection_slot& slot, bool reusable);
   codec::icap_request_head request_head(codec::icap_method method, const codec::uri& service) const;
   asio::awaitable<void> run_once(const codec::uri& service, codec::serializer& request,
@@ -87,12 +89,15 @@ std::shared_ptr<asio::ssl::context> client_core::tls_context(net::error_info& er
 
 // Takes a pool slot (bounded by the deadline), then reuses an idle connection or opens one.
 asio::awaitable<void> client_core::open(const codec::uri& service, clock::time_point deadline,
-                                        connection_slot& slot, net::error_info& error) {
+                                        attempt& out) {
+  auto& slot = out.slot;
+  auto& error = out.report.error;
   slot.key = pool_key{service.host, service.port, service.tls()};
   std::error_code ec;
   auto lease = co_await pool_.acquire(slot.key, cap_for(service), deadline, ec);
   if (ec) {
     error = net::error_info{ec, {}, "waiting for a free connection", service.authority()};
+    out.open_failed_in = exchange_phase::pool;
     co_return;
   }
   slot.held = true;
@@ -103,6 +108,7 @@ asio::awaitable<void> client_core::open(const codec::uri& service, clock::time_p
   }
   std::shared_ptr<asio::ssl::context> context;
   if (service.tls() && !(context = tls_context(error))) {
+    out.open_failed_in = exchange_phase::tls;
     co_return;
   }
   const auto remaining =
@@ -115,7 +121,13 @@ asio::awaitable<void> client_core::open(const codec::uri& service, clock::time_p
   tls.enabled = service.tls();
   std::string host = service.host;
   const std::uint16_t port = service.port;
-  slot.stream = co_await net::connect(executor_, host, port, tls, timeout, error, context);
+  out.connected = true;
+  slot.stream =
+      co_await net::connect(executor_, host, port, tls, timeout, error, context, &out.connecting);
+  if (!slot.stream) {
+    out.open_failed_in =
+        out.connecting.tcp_connected ? exchange_phase::tls : exchange_phase::connect;
+  }
 }
 
 void client_core::give_back(connection_slot& slot, bool reusable) {
@@ -123,7 +135,7 @@ void client_core::give_back(connection_slot& slot, bool reusable) {
     return;
   }
   slot.held = false;
-  pool_.release(slot.key, reusable ? std::move(slot.stream) : nullptr);
+  pool_.release(slot.key, reusable && settings_.keep_alive ? std::move(slot.stream) : nullptr);
   if (slot.stream) {
     slot.stream->close();
   }
@@ -143,6 +155,9 @@ codec::icap_request_head client_core::request_head(codec::icap_method method,
   for (const auto& field : settings_.icap_headers) {
     head.headers.add(field.name, field.value);
   }
+  if (!settings_.keep_alive) {
+    head.headers.add("Connection", "close");
+  }
   return head;
 }
 
@@ -151,7 +166,7 @@ asio::awaitable<void> client_core::run_once(const codec::uri& service, codec::se
                                             const transaction_settings& ts,
                                             clock::time_point deadline, attempt& out) {
   out.icap_head = std::string(request.icap_head());
-  co_await open(service, deadline, out.slot, out.report.error);
+  co_await open(service, deadline, out);
   if (!out.slot.stream) {
     if (!out.report.error.code) {
       out.report.error.code = net::errc::connection_refused;
@@ -233,9 +248,27 @@ struct client_core::exchange_plan {
   attempt run;
   std::uint64_t merged_bytes = 0; // original bytes appended after a 206
   net::error_info late_error;     // a failure after the response (206 merge, sink finish)
+  bool options_failed = false;
 };
 
 namespace {
+
+std::chrono::microseconds to_us(clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d);
+}
+
+// Where a failed transaction stopped: the preview decision it waited for, the request it was
+// still sending, or the response.
+exchange_phase failed_phase(const transaction_report& report) {
+  if (report.preview_ended != clock::time_point{} &&
+      report.preview_decided == clock::time_point{}) {
+    return exchange_phase::preview;
+  }
+  if (!report.request_complete && !report.any_response_bytes) {
+    return exchange_phase::send;
+  }
+  return exchange_phase::response;
+}
 
 std::optional<std::uint64_t> preview_for(const client_settings& settings,
                                          const std::optional<service_options>& options,
@@ -406,8 +439,13 @@ asio::awaitable<exchange_result> client_core::exchange(exchange_request request)
   plan.request = std::move(request);
   plan.start = clock::now();
   if (settings_.fetch_options) {
+    const auto asked = clock::now();
     auto reply = co_await options(plan.request.service, true);
+    if (!reply.from_cache) {
+      result.timings.options = to_us(clock::now() - asked);
+    }
     if (!reply.ok()) {
+      plan.options_failed = true;
       plan.run.report.error = reply.error;
       plan.run.report.error_message = reply.error_message;
       plan.run.report.response = reply.response;
@@ -457,6 +495,20 @@ void client_core::conclude(exchange_plan& plan, exchange_result& result) {
   result.decided_in_preview =
       !report.error.code && plan.opt.preview && !report.got_100 && report.response.has_value();
   result.timed_out = report.timed_out;
+  if (plan.run.connected) {
+    result.timings.connect = to_us(plan.run.connecting.tcp);
+    if (plan.run.connecting.tcp_connected && request.service.tls()) {
+      result.timings.tls = to_us(plan.run.connecting.handshake);
+    }
+  }
+  if (report.preview_decided != clock::time_point{}) {
+    result.timings.preview_decision = to_us(report.preview_decided - report.preview_ended);
+  }
+  if (report.error.code) {
+    result.failed_in = plan.options_failed       ? exchange_phase::options
+                       : plan.run.open_failed_in ? *plan.run.open_failed_in
+                                                 : failed_phase(report);
+  }
   // Avi's latency runs from the first byte sent to the last byte received; an exchange that
   // failed has no last byte, so it counts until the failure (a timeout shows its full wait).
   const bool sent = report.first_byte_sent != clock::time_point{};
@@ -522,6 +574,26 @@ void client_core::record_of(const exchange_plan& plan, exchange_result& result) 
 }
 
 } // namespace detail
+
+std::string_view to_string(exchange_phase phase) noexcept {
+  switch (phase) {
+  case exchange_phase::options:
+    return "options";
+  case exchange_phase::pool:
+    return "pool";
+  case exchange_phase::connect:
+    return "connect";
+  case exchange_phase::tls:
+    return "tls";
+  case exchange_phase::send:
+    return "send";
+  case exchange_phase::preview:
+    return "preview";
+  case exchange_phase::response:
+    return "response";
+  }
+  return "response";
+}
 
 client::client(asio::any_io_executor executor, client_settings settings)
     : core_(std::make_unique<detail::client_core>(std::move(executor), std::move(settings))) {}

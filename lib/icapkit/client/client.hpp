@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace icapkit::client {
 
@@ -53,6 +54,8 @@ struct client_settings {
   std::optional<std::string> x_client_ip; // X-Client-IP ICAP header
   std::string user_agent = "icapkit";
   std::size_t max_connections_per_server = 4; // further capped by OPTIONS Max-Connections
+  // false: every exchange on a new connection, closed after it ("Connection: close" is sent).
+  bool keep_alive = true;
   std::string nsx_status_url = "https://user.lastline.com/portal#/analyst/task/$uuid/overview";
   std::optional<std::string> pool_name;
   std::optional<std::string> pool_uuid;
@@ -89,6 +92,29 @@ struct exchange_request {
   body_sink* content_sink = nullptr;
 };
 
+// The parts of an exchange a deadline can fire in, in order.
+enum class exchange_phase {
+  options,  // the OPTIONS request sent first (not from the cache)
+  pool,     // waiting for a free connection slot (Max-Connections)
+  connect,  // name resolution and the TCP connect of a new connection
+  tls,      // the TLS handshake of a new icaps:// connection
+  send,     // sending the request (headers, body before or without a preview)
+  preview,  // the preview was sent; waiting for the server's 100, 204 or final answer
+  response, // the request was sent; waiting for (or reading) the response
+};
+std::string_view to_string(exchange_phase phase) noexcept;
+
+// Where an exchange's time went. A phase that did not happen is unset: no connect or TLS on a
+// reused connection, no OPTIONS when it came from the cache, no preview decision without a
+// preview (or when the server answered before the preview ended).
+struct exchange_timings {
+  std::optional<std::chrono::microseconds> options;
+  std::optional<std::chrono::microseconds> connect;
+  std::optional<std::chrono::microseconds> tls;
+  // From the preview's last chunk ("0" or "0; ieof") to the 100 Continue or final answer.
+  std::optional<std::chrono::microseconds> preview_decision;
+};
+
 struct exchange_result {
   verdict result;                            // outcome, reason, threat, violations, ...
   log::icap_request_log record;              // filled, action set
@@ -99,8 +125,11 @@ struct exchange_result {
   net::error_info error;     // set when the exchange failed: net code, or codec errc + detail
   std::string error_message; // one line for a user ("connection refused by 127.0.0.1:1344")
   std::chrono::milliseconds latency{0};
-  bool slow = false;                     // latency above settings.slow_threshold (still a result)
-  bool timed_out = false;                // a connect, I/O or response deadline fired
+  bool slow = false;      // latency above settings.slow_threshold (still a result)
+  bool timed_out = false; // a connect, I/O or response deadline fired
+  // The phase the exchange failed in (set with any error, timeouts included).
+  std::optional<exchange_phase> failed_in;
+  exchange_timings timings;
   std::uint64_t body_bytes_sent = 0;     // body bytes written (preview included)
   std::uint64_t returned_body_bytes = 0; // body bytes written to the sink (206 merge included)
   bool got_100 = false;

@@ -157,6 +157,8 @@ struct shared_state {
   bool idle_fired = false;
   bool first_byte_sent = false;
   clock::time_point first_byte_time{};
+  clock::time_point preview_ended{};   // the preview's last chunk went out
+  clock::time_point preview_decided{}; // then a 100 or a final head arrived
   net::error_info write_error;
   std::error_code source_error; // the body source failed: the request cannot be finished
 };
@@ -215,6 +217,11 @@ asio::awaitable<void> write_request(shared_state& state) {
     if (!state.first_byte_sent) {
       state.first_byte_sent = true;
       state.first_byte_time = clock::now();
+    }
+    if (state.preview_ended == clock::time_point{} &&
+        (request.awaiting_preview_decision() || request.ieof_sent())) {
+      // Marked before the write: the answer may be read before this coroutine resumes.
+      state.preview_ended = clock::now();
     }
     co_await state.connection.write_all(asio::buffer(piece.data(), piece.size()), ec);
     if (ec) {
@@ -299,6 +306,13 @@ struct reader_context {
   bool leftover = false; // bytes after the response: the connection is not clean
 };
 
+// The first answer after the preview ended decides it.
+void note_decision(shared_state& state) {
+  if (state.preview_ended != clock::time_point{} && state.preview_decided == clock::time_point{}) {
+    state.preview_decided = clock::now();
+  }
+}
+
 // A 100 Continue: honoured only while the writer has a preview pending (EID 5893).
 void on_continue(reader_context& ctx) {
   auto& state = ctx.state;
@@ -308,6 +322,7 @@ void on_continue(reader_context& ctx) {
   }
   ctx.report.got_100 = true;
   state.continue_received = true;
+  note_decision(state);
   wake(state.decision);
 }
 
@@ -327,6 +342,7 @@ bool feed(reader_context& ctx, std::string_view data) {
     }
     if (ctx.collector.head_complete() && ctx.collector.status() != 100 && !ctx.state.final_answer) {
       ctx.state.final_answer = true; // answers a pending preview (pitfall 5)
+      note_decision(ctx.state);
       wake(ctx.state.decision);
     }
     if (ctx.parser.is_done()) {
@@ -422,6 +438,8 @@ asio::awaitable<transaction_report> run_transaction(net::stream& connection,
     report.response = collector.take_head();
   }
   report.first_byte_sent = state.first_byte_time;
+  report.preview_ended = state.preview_ended;
+  report.preview_decided = state.preview_decided;
   report.returned_body_digest = collector.digest();
   report.request_complete = request.done() && !state.write_error.code && !state.source_error;
   report.reusable = !report.error.code && report.response_complete && report.request_complete &&

@@ -78,6 +78,10 @@ struct transaction_report {
   bool reusable = false; // the connection may carry another request
   std::chrono::steady_clock::time_point first_byte_sent{};
   std::chrono::steady_clock::time_point last_byte_received{};
+  // The preview's last chunk ("0" or "0; ieof") was written; the server's decision on it (a 100
+  // Continue or the final response head) arrived. Unset when there was none.
+  std::chrono::steady_clock::time_point preview_ended{};
+  std::chrono::steady_clock::time_point preview_decided{};
   net::error_info error; // empty code: success
   std::string error_message;
   bool timed_out = false;

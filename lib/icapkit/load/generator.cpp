@@ -192,10 +192,18 @@ void count_outcome(thread_state& ts, const client::exchange_result& r) {
     ++c.errors[static_cast<std::size_t>(classify_error(r))];
     break;
   }
-  c.timeouts += r.timed_out ? 1 : 0;
+  if (r.timed_out) {
+    ++c.timeouts;
+    const auto phase =
+        static_cast<std::size_t>(r.failed_in.value_or(client::exchange_phase::response));
+    ++c.timeouts_by_phase[std::min(phase, timeout_phase_count - 1)];
+  }
   c.slow += r.slow ? 1 : 0;
   c.got_100 += r.got_100 ? 1 : 0;
   c.decided_in_preview += r.decided_in_preview ? 1 : 0;
+  if (r.decided_in_preview && r.icap_response && r.icap_response->status == 204) {
+    ++c.preview_204;
+  }
   c.bytes_sent += r.body_bytes_sent;
 }
 
@@ -215,6 +223,17 @@ void record(thread_state& ts, const slot& s, const client::exchange_result& r,
   auto& m = ts.measured;
   m.total.record(to_us(ended - intended));
   m.total_uncorrected.record(to_us(ended - started));
+  const auto& t = r.timings;
+  const std::pair<const std::optional<std::chrono::microseconds>&, histogram&> phases[] = {
+      {t.options, m.options},
+      {t.connect, m.connect},
+      {t.tls, m.tls},
+      {t.preview_decision, m.preview_decision}};
+  for (const auto& [value, h] : phases) {
+    if (value) {
+      h.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, value->count())));
+    }
+  }
   const auto second = static_cast<std::size_t>(to_us(ended - ts.run->measure_start) / 1'000'000);
   if (m.series.size() <= second) {
     m.series.resize(second + 1);

@@ -30,6 +30,7 @@ void for_each_counter(Counts& c, F&& f) {
   f("slow", c.slow);
   f("got_100", c.got_100);
   f("decided_in_preview", c.decided_in_preview);
+  f("preview_204", c.preview_204);
   f("bytes_sent", c.bytes_sent);
   f("late", c.late);
   f("dropped", c.dropped);
@@ -43,6 +44,11 @@ nlohmann::json counts_to_json(const load_counts& counts) {
     errors[std::string(to_string(kind))] = counts.errors[static_cast<std::size_t>(kind)];
   }
   j["errors"] = std::move(errors);
+  nlohmann::json phases = nlohmann::json::object();
+  for (std::size_t i = 0; i < timeout_phase_count; ++i) {
+    phases[std::string(timeout_phase_names[i])] = counts.timeouts_by_phase[i];
+  }
+  j["timeouts_by_phase"] = std::move(phases);
   return j;
 }
 
@@ -78,6 +84,18 @@ bool counts_from_json(const nlohmann::json& j, load_counts& counts, std::string&
     if (!read_uint(*errors, std::string(to_string(kind)),
                    counts.errors[static_cast<std::size_t>(kind)], error)) {
       error = "counts.errors." + error;
+      return false;
+    }
+  }
+  const auto phases = j.find("timeouts_by_phase");
+  if (phases == j.end() || !phases->is_object()) {
+    error = "counts.timeouts_by_phase: missing or not an object";
+    return false;
+  }
+  for (std::size_t i = 0; i < timeout_phase_count; ++i) {
+    if (!read_uint(*phases, std::string(timeout_phase_names[i]), counts.timeouts_by_phase[i],
+                   error)) {
+      error = "counts.timeouts_by_phase." + error;
       return false;
     }
   }
@@ -129,6 +147,9 @@ bool measurements_from_json(const nlohmann::json& j, load_measurements& m, std::
   if (!histogram_member(*histograms, "total", m.total, error) ||
       !histogram_member(*histograms, "total_uncorrected", m.total_uncorrected, error) ||
       !histogram_member(*histograms, "options", m.options, error) ||
+      !histogram_member(*histograms, "connect", m.connect, error) ||
+      !histogram_member(*histograms, "tls", m.tls, error) ||
+      !histogram_member(*histograms, "preview_decision", m.preview_decision, error) ||
       !counts_from_json(counts == j.end() ? nlohmann::json() : *counts, m.counts, error) ||
       !series_from_json(j.contains("series") ? j["series"] : nlohmann::json(), m.series, error)) {
     return false;
@@ -226,6 +247,10 @@ void load_counts::merge(const load_counts& other) noexcept {
   slow += other.slow;
   got_100 += other.got_100;
   decided_in_preview += other.decided_in_preview;
+  preview_204 += other.preview_204;
+  for (std::size_t i = 0; i < timeout_phase_count; ++i) {
+    timeouts_by_phase[i] += other.timeouts_by_phase[i];
+  }
   bytes_sent += other.bytes_sent;
   late += other.late;
   dropped += other.dropped;
@@ -238,6 +263,9 @@ void load_measurements::merge(const load_measurements& other) {
   total.merge(other.total);
   total_uncorrected.merge(other.total_uncorrected);
   options.merge(other.options);
+  connect.merge(other.connect);
+  tls.merge(other.tls);
+  preview_decision.merge(other.preview_decision);
   counts.merge(other.counts);
   if (series.size() < other.series.size()) {
     series.resize(other.series.size());
@@ -269,7 +297,10 @@ nlohmann::json load_summary::to_json() const {
   j["counts"] = counts_to_json(measured.counts);
   j["histograms"] = {{"total", measured.total.to_json()},
                      {"total_uncorrected", measured.total_uncorrected.to_json()},
-                     {"options", measured.options.to_json()}};
+                     {"options", measured.options.to_json()},
+                     {"connect", measured.connect.to_json()},
+                     {"tls", measured.tls.to_json()},
+                     {"preview_decision", measured.preview_decision.to_json()}};
   nlohmann::json series = nlohmann::json::array();
   for (const auto& second : measured.series) {
     series.push_back({second.requests, second.errors});
@@ -336,8 +367,15 @@ threshold_inputs inputs_of(const load_summary& summary) {
   threshold_inputs in;
   const auto& m = summary.measured;
   in.latencies[latency_phase::total] = &m.total;
-  if (m.options.count() > 0) {
-    in.latencies[latency_phase::options] = &m.options;
+  const std::pair<latency_phase, const histogram*> phases[] = {
+      {latency_phase::options, &m.options},
+      {latency_phase::connect, &m.connect},
+      {latency_phase::tls, &m.tls},
+      {latency_phase::preview, &m.preview_decision}};
+  for (const auto& [phase, h] : phases) {
+    if (h->count() > 0) {
+      in.latencies[phase] = h;
+    }
   }
   in.requests = m.counts.requests;
   in.errors = m.counts.failed;
@@ -377,7 +415,8 @@ void write_human(std::ostream& out, const load_summary& s) {
   }
   out << "\n  passed " << c.passed << "  blocked " << c.blocked << "  modified " << c.modified
       << "  failed " << c.failed << "\n  100-continue " << c.got_100 << "  decided in preview "
-      << c.decided_in_preview << "  timeouts " << c.timeouts << "  slow " << c.slow;
+      << c.decided_in_preview << " (204: " << c.preview_204 << ")  timeouts " << c.timeouts
+      << "  slow " << c.slow;
   if (s.model == "open") {
     out << "  late " << c.late << "  dropped " << c.dropped;
   }
@@ -391,11 +430,26 @@ void write_human(std::ostream& out, const load_summary& s) {
     }
     out << "\n";
   }
+  if (c.timeouts > 0) {
+    out << "  timeouts by phase:";
+    for (std::size_t i = 0; i < timeout_phase_count; ++i) {
+      if (c.timeouts_by_phase[i] > 0) {
+        out << " " << timeout_phase_names[i] << " " << c.timeouts_by_phase[i];
+      }
+    }
+    out << "\n";
+  }
   out << "latency (" << m.total.count() << " samples)\n";
   write_percentiles(out, "corrected:  ", m.total);
   write_percentiles(out, "uncorrected:", m.total_uncorrected);
-  if (m.options.count() > 0) {
-    write_percentiles(out, "options:    ", m.options);
+  const std::pair<const char*, const histogram*> phases[] = {{"options:    ", &m.options},
+                                                             {"connect:    ", &m.connect},
+                                                             {"tls:        ", &m.tls},
+                                                             {"preview:    ", &m.preview_decision}};
+  for (const auto& [label, h] : phases) {
+    if (h->count() > 0) {
+      write_percentiles(out, label, *h);
+    }
   }
   for (const auto& r : s.threshold_results) {
     out << "threshold " << r.text << ": " << (r.passed ? "passed" : "FAILED") << " (" << r.observed
@@ -414,6 +468,11 @@ void write_prometheus(std::ostream& out, const load_summary& s) {
                     m.total_uncorrected);
   w.write_histogram("icapkit_load_latency_seconds", latency_help, {{"latency", "options"}},
                     m.options);
+  w.write_histogram("icapkit_load_latency_seconds", latency_help, {{"latency", "connect"}},
+                    m.connect);
+  w.write_histogram("icapkit_load_latency_seconds", latency_help, {{"latency", "tls"}}, m.tls);
+  w.write_histogram("icapkit_load_latency_seconds", latency_help, {{"latency", "preview"}},
+                    m.preview_decision);
   w.write_counter("icapkit_load_requests_total", "requests completed (warm-up excluded)", {},
                   c.requests);
   const char* outcome_help = "requests by outcome";
@@ -428,6 +487,11 @@ void write_prometheus(std::ostream& out, const load_summary& s) {
                     c.errors[static_cast<std::size_t>(kind)]);
   }
   w.write_counter("icapkit_load_timeouts_total", "requests that hit a deadline", {}, c.timeouts);
+  for (std::size_t i = 0; i < timeout_phase_count; ++i) {
+    w.write_counter("icapkit_load_phase_timeouts_total", "requests that hit a deadline, by phase",
+                    {{"phase", std::string(timeout_phase_names[i])}}, c.timeouts_by_phase[i]);
+  }
+  w.write_counter("icapkit_load_preview_204_total", "204 answers to a preview", {}, c.preview_204);
   w.write_counter("icapkit_load_slow_total", "requests above the slow threshold", {}, c.slow);
   w.write_counter("icapkit_load_late_total", "open model: sent over 1 ms late", {}, c.late);
   w.write_counter("icapkit_load_dropped_total", "open model: not sent, in-flight cap", {},

@@ -26,6 +26,11 @@ enum class error_kind { refused, reset, timeout, overload, protocol, other };
 inline constexpr std::size_t error_kind_count = 6;
 std::string_view to_string(error_kind kind) noexcept;
 
+// Where a timed-out request was when its deadline fired (client::exchange_phase, same order).
+inline constexpr std::size_t timeout_phase_count = 7;
+inline constexpr std::array<std::string_view, timeout_phase_count> timeout_phase_names = {
+    "options", "pool", "connect", "tls", "send", "preview", "response"};
+
 struct load_counts {
   std::uint64_t requests = 0; // completed and counted (warm-up excluded)
   std::uint64_t passed = 0;
@@ -37,9 +42,11 @@ struct load_counts {
   std::uint64_t slow = 0;                               // above the slow threshold
   std::uint64_t got_100 = 0;                            // a 100 Continue arrived
   std::uint64_t decided_in_preview = 0;                 // answered during the preview
-  std::uint64_t bytes_sent = 0;                         // body bytes, preview included
-  std::uint64_t late = 0;    // open model: sent more than 1 ms after the intended time
-  std::uint64_t dropped = 0; // open model: not sent, the in-flight cap was reached
+  std::uint64_t preview_204 = 0;                        // of those, a 204 (no 100 Continue)
+  std::array<std::uint64_t, timeout_phase_count> timeouts_by_phase{}; // of `timeouts`
+  std::uint64_t bytes_sent = 0; // body bytes, preview included
+  std::uint64_t late = 0;       // open model: sent more than 1 ms after the intended time
+  std::uint64_t dropped = 0;    // open model: not sent, the in-flight cap was reached
   void merge(const load_counts& other) noexcept;
   friend bool operator==(const load_counts&, const load_counts&) = default;
 };
@@ -56,6 +63,9 @@ struct load_measurements {
   histogram total;
   histogram total_uncorrected; // from the actual send time
   histogram options;           // OPTIONS round trips, when measured
+  histogram connect;           // TCP connects (with name resolution) of new connections
+  histogram tls;               // TLS handshakes of new icaps:// connections
+  histogram preview_decision;  // the preview's end to the server's 100, 204 or final answer
   load_counts counts;
   std::vector<second_counts> series;
   std::chrono::microseconds elapsed{0}; // measured phase: start to last completion
@@ -87,8 +97,8 @@ struct load_summary {
 // are cleared: evaluate them again on the merged numbers (evaluate_thresholds).
 load_summary merge(const load_summary& a, const load_summary& b);
 
-// The numbers --threshold checks: total (corrected) and options latencies, errors, timeouts,
-// slow, achieved rps.
+// The numbers --threshold checks: total (corrected), options, connect, tls and preview
+// latencies, errors, timeouts, slow, achieved rps.
 threshold_inputs inputs_of(const load_summary& summary);
 // Parses summary.thresholds and fills threshold_results; a text that no longer parses fails
 // with the parser's message. Returns true when every threshold passed.

@@ -146,8 +146,12 @@ asio::awaitable<std::unique_ptr<stream>> start_tls(tcp::socket socket,
 asio::awaitable<std::unique_ptr<stream>>
 connect_coroutine(asio::any_io_executor executor, std::string host, std::uint16_t port,
                   tls_options tls, std::chrono::milliseconds connect_timeout, error_info& error,
-                  std::shared_ptr<asio::ssl::context> tls_context) {
+                  std::shared_ptr<asio::ssl::context> tls_context, connect_timing* timing) {
   error = {};
+  connect_timing local;
+  connect_timing& measured = timing != nullptr ? *timing : local;
+  measured = {};
+  const auto started = clock::now();
   const auto deadline =
       connect_timeout.count() > 0 ? clock::now() + connect_timeout : clock::time_point::max();
   host = strip_brackets(std::move(host));
@@ -162,9 +166,12 @@ connect_coroutine(asio::any_io_executor executor, std::string host, std::uint16_
     co_return nullptr;
   }
   auto socket = co_await connect_any(executor, host, endpoints, deadline, error);
+  const auto connected = clock::now();
+  measured.tcp = connected - started;
   if (!socket) {
     co_return nullptr;
   }
+  measured.tcp_connected = true;
   error = {};
   const std::string peer = format_peer(host, port);
   if (!tls.enabled) {
@@ -172,8 +179,10 @@ connect_coroutine(asio::any_io_executor executor, std::string host, std::uint16_
     connection->set_peer(peer);
     co_return connection;
   }
-  co_return co_await start_tls(std::move(*socket), std::move(tls_context), tls, host, peer,
-                               deadline, error);
+  auto connection = co_await start_tls(std::move(*socket), std::move(tls_context), tls, host, peer,
+                                       deadline, error);
+  measured.handshake = clock::now() - connected;
+  co_return connection;
 }
 
 asio::awaitable<std::unique_ptr<stream>>
@@ -183,20 +192,19 @@ connect_code_coroutine(asio::any_io_executor executor, std::string host, std::ui
   error_info error;
   auto connection =
       co_await connect_coroutine(std::move(executor), std::move(host), port, std::move(tls),
-                                 connect_timeout, error, std::move(tls_context));
+                                 connect_timeout, error, std::move(tls_context), nullptr);
   ec = error.code;
   co_return connection;
 }
 
 } // namespace
 
-asio::awaitable<std::unique_ptr<stream>> connect(asio::any_io_executor executor, std::string host,
-                                                 std::uint16_t port, tls_options tls,
-                                                 std::chrono::milliseconds connect_timeout,
-                                                 error_info& error,
-                                                 std::shared_ptr<asio::ssl::context> tls_context) {
+asio::awaitable<std::unique_ptr<stream>>
+connect(asio::any_io_executor executor, std::string host, std::uint16_t port, tls_options tls,
+        std::chrono::milliseconds connect_timeout, error_info& error,
+        std::shared_ptr<asio::ssl::context> tls_context, connect_timing* timing) {
   return connect_coroutine(std::move(executor), std::move(host), port, std::move(tls),
-                           connect_timeout, error, std::move(tls_context));
+                           connect_timeout, error, std::move(tls_context), timing);
 }
 
 asio::awaitable<std::unique_ptr<stream>> connect(asio::any_io_executor executor, std::string host,

@@ -93,6 +93,13 @@ TEST_CASE("REQMOD of a clean body: 204 -> passed, record filled") {
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests[0].body == "hello world");
     CHECK(server.requests[0].ieof); // the whole body fitted the 1024-byte preview
+    // OPTIONS opened the connection the exchange reused; ieof to the 204 was the decision.
+    CHECK(result.timings.options.has_value());
+    CHECK_FALSE(result.timings.connect.has_value());
+    CHECK_FALSE(result.timings.tls.has_value());
+    REQUIRE(result.timings.preview_decision.has_value());
+    CHECK(*result.timings.preview_decision <= std::chrono::microseconds{result.latency} + 1ms);
+    CHECK_FALSE(result.failed_in.has_value());
   });
 }
 
@@ -118,6 +125,7 @@ TEST_CASE("204 in preview: the rest of the body is never sent, the connection is
     CHECK_FALSE(server.requests[0].ieof);
     CHECK(second.result.outcome == verdict_outcome::passed);
     CHECK(second.connection_reused);
+    CHECK_FALSE(second.timings.options.has_value()); // from the cache
     CHECK(server.connections == 1);      // OPTIONS and both exchanges on one TCP connection
     CHECK(server.options_requests == 1); // cached per Options-TTL
   });
@@ -398,6 +406,10 @@ TEST_CASE("a server that never answers -> failed within the response timeout, ti
     CHECK(result.record.action == log::icap_action::failed);
     CHECK(result.significance.timed_out);
     CHECK(result.error_message.find("timeout") != std::string::npos);
+    // The whole body went out in the preview (ieof) and no answer came.
+    REQUIRE(result.failed_in.has_value());
+    CHECK(*result.failed_in == exchange_phase::preview);
+    CHECK_FALSE(result.timings.preview_decision.has_value());
   });
 }
 
@@ -643,6 +655,7 @@ TEST_CASE("connection refused -> failed record with a connection error") {
     auto result = co_await c.exchange(reqmod(service, &body));
     CHECK(result.result.outcome == verdict_outcome::failed);
     CHECK(result.error.code == net::errc::connection_refused);
+    CHECK(result.failed_in == exchange_phase::options); // OPTIONS goes first
     CHECK(result.error_message.find("refused") != std::string::npos);
     CHECK(result.record.action == log::icap_action::failed);
     CHECK(result.record.icap_server_port == port);
@@ -664,8 +677,59 @@ TEST_CASE("ICAPS: an exchange over TLS verified with the server's certificate as
     CHECK_FALSE(result.error.code);
     CHECK(result.result.outcome == verdict_outcome::passed);
     CHECK(result.record.icap_absolute_uri->starts_with("icaps://127.0.0.1:"));
+    CHECK_FALSE(result.timings.tls.has_value()); // the OPTIONS connection was reused
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests[0].body == "over tls");
+  });
+}
+
+TEST_CASE("phases: a new connection's connect and TLS times; where a failure happened") {
+  asio::io_context io;
+  fake_icap_server server(io, answer_204, net::test::server_tls());
+  net::test::temp_dir dir;
+  auto settings = test_settings();
+  settings.fetch_options = false; // the exchange opens its own connection
+  settings.tls.ca_file = dir.write("ca.pem", net::test::server_credentials().cert_pem);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    client c(io.get_executor(), settings);
+    codec::memory_body_source body("over tls");
+    auto result = co_await c.exchange(reqmod(server.uri(), &body));
+    CHECK_FALSE(result.error.code);
+    CHECK_FALSE(result.timings.options.has_value());
+    REQUIRE(result.timings.connect.has_value());
+    REQUIRE(result.timings.tls.has_value());
+    CHECK(result.timings.tls->count() > 0);
+
+    auto untrusted = test_settings();
+    untrusted.fetch_options = false;
+    client other(io.get_executor(), untrusted);
+    codec::memory_body_source again("x");
+    auto refused = co_await other.exchange(reqmod(server.uri(), &again));
+    server.stop();
+    CHECK(refused.error.code == net::errc::tls_verify_failed);
+    CHECK(refused.failed_in == exchange_phase::tls);
+    CHECK(refused.timings.connect.has_value());
+  });
+}
+
+TEST_CASE("without keep-alive every exchange has its own connection, closed after it") {
+  asio::io_context io;
+  fake_icap_server server(io, answer_204);
+  auto settings = test_settings();
+  settings.keep_alive = false;
+  run_test(io, [&]() -> asio::awaitable<void> {
+    client c(io.get_executor(), settings);
+    for (int i = 0; i < 3; ++i) {
+      codec::memory_body_source body("hello");
+      auto result = co_await c.exchange(reqmod(server.uri(), &body));
+      CHECK(result.result.outcome == verdict_outcome::passed);
+      CHECK_FALSE(result.connection_reused);
+      CHECK(result.timings.connect.has_value());
+    }
+    server.stop();
+    CHECK(server.connections == 4); // OPTIONS and three exchanges
+    REQUIRE(server.requests.size() == 3);
+    CHECK(server.requests[0].head.headers.get("Connection") == "close");
   });
 }
 

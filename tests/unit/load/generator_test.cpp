@@ -83,6 +83,42 @@ TEST_CASE("closed model: the requests asked for are counted, EICAR ones blocked"
   CHECK(result.measured.options.count() >= 1);
 }
 
+TEST_CASE("phases: connects are measured per new connection, preview decisions per preview") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.connections = 2;
+  s.requests = 40;
+  s.client.preview_override = 512;
+  auto kept = run_load(s);
+  CHECK(kept.measured.counts.requests == 40);
+  CHECK(kept.measured.connect.count() >= 1);
+  CHECK(kept.measured.connect.count() <= 2); // the OPTIONS probe's connection is reused
+  CHECK(kept.measured.preview_decision.count() == 40);
+  CHECK(kept.measured.tls.count() == 0);
+
+  s.client.keep_alive = false;
+  auto closed = run_load(s);
+  CHECK(closed.measured.counts.requests == 40);
+  CHECK(closed.measured.counts.failed == 0);
+  CHECK(closed.measured.connect.count() == 40); // --no-keepalive: one connection per request
+}
+
+TEST_CASE("a server that does not decide on the preview: timeouts counted in the preview phase") {
+  running_icap icap(delay_all(1500ms));
+  auto s = settings_for(icap.port());
+  s.connections = 2;
+  s.requests = 4;
+  s.client.preview_override = 512;
+  s.client.response_timeout = 300ms;
+  const auto result = run_load(s);
+  const auto& c = result.measured.counts;
+  CHECK(c.requests == 4);
+  CHECK(c.timeouts == 4);
+  CHECK(c.errors[static_cast<std::size_t>(error_kind::timeout)] == 4);
+  CHECK(c.timeouts_by_phase[5] == 4); // "preview"
+  CHECK(timeout_phase_names[5] == "preview");
+}
+
 TEST_CASE("closed model shards: shard 2/3 does its third of the requests") {
   running_icap icap;
   auto s = settings_for(icap.port());

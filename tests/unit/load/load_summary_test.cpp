@@ -31,6 +31,11 @@ void add_requests(load_measurements& m, std::uint64_t first, std::uint64_t n) {
     m.series[second].errors += failed ? 1U : 0U;
   }
   m.options.record(1200);
+  m.connect.record(300 + first);
+  m.tls.record(2000 + first);
+  m.preview_decision.record(150 + first);
+  m.counts.preview_204 += n / 4;
+  m.counts.timeouts_by_phase[5] += n / 37; // preview
 }
 
 load_summary make_summary(std::uint64_t first, std::uint64_t n) {
@@ -58,6 +63,36 @@ TEST_CASE("a load summary survives JSON") {
   const auto back = load_summary::from_json(nlohmann::json::parse(j.dump()), error);
   REQUIRE_MESSAGE(back, error);
   CHECK(*back == s);
+}
+
+TEST_CASE("phase histograms and timeouts by phase are kept, merged and checked") {
+  auto a = make_summary(0, 500);
+  const auto b = make_summary(500, 500);
+  const auto j = a.to_json();
+  CHECK(j["histograms"]["connect"]["count"] == 1);
+  CHECK(j["histograms"]["tls"]["count"] == 1);
+  CHECK(j["histograms"]["preview_decision"]["count"] == 1);
+  CHECK(j["counts"]["timeouts_by_phase"]["preview"] == 500 / 37);
+  CHECK(j["counts"]["preview_204"] == 125);
+  auto merged = merge(a, b);
+  CHECK(merged.measured.connect.count() == 2);
+  CHECK(merged.measured.tls.max() == 2500);
+  CHECK(merged.measured.counts.timeouts_by_phase[5] == 2 * (500 / 37));
+  merged.thresholds = {"connect.p99<1ms", "tls.max<2ms", "preview.p50<1ms"};
+  CHECK_FALSE(evaluate_thresholds(merged));
+  CHECK(merged.threshold_results[0].passed);
+  CHECK_FALSE(merged.threshold_results[1].passed); // 2.5 ms
+  CHECK(merged.threshold_results[2].passed);
+  std::ostringstream human;
+  write_human(human, merged);
+  CHECK(human.str().find("tls:") != std::string::npos);
+  CHECK(human.str().find("timeouts by phase: preview 26") != std::string::npos);
+  std::ostringstream prom;
+  write_prometheus(prom, merged);
+  CHECK(prom.str().find("icapkit_load_latency_seconds_count{latency=\"tls\"} 2") !=
+        std::string::npos);
+  CHECK(prom.str().find("icapkit_load_phase_timeouts_total{phase=\"preview\"} 26") !=
+        std::string::npos);
 }
 
 TEST_CASE("from_json names what is wrong") {
