@@ -35,6 +35,8 @@ constexpr std::string_view eicar_text =
 constexpr auto late_after = 1ms;
 constexpr auto default_duration = 10s;
 constexpr auto start_delay = 20ms; // lets every thread fetch OPTIONS before t0
+constexpr auto refused_backoff = 10ms;
+constexpr auto max_refused_backoff = 1s;
 
 // One body of the workload, clean and with EICAR, built once and shared read-only.
 struct body_template {
@@ -282,7 +284,8 @@ client::exchange_request build_request(const shared_run& run, const slot& s,
   return request;
 }
 
-asio::awaitable<void> one_request(thread_state& ts, slot s, steady::time_point intended) {
+// Returns true when the server refused the connection (nothing was exchanged).
+asio::awaitable<bool> one_request(thread_state& ts, slot s, steady::time_point intended) {
   auto& run = *ts.run;
   const auto& settings = *run.settings;
   const auto& b = run.bodies[s.index % run.bodies.size()];
@@ -303,6 +306,12 @@ asio::awaitable<void> one_request(thread_state& ts, slot s, steady::time_point i
   }
   // Closed model: nothing is scheduled, a request is due when it starts.
   record(ts, s, result, settings.model == load_model::closed ? started : intended, started, ended);
+  co_return result.result.outcome == client::verdict_outcome::failed&& classify_error(result) ==
+      error_kind::refused;
+}
+
+asio::awaitable<void> discard(asio::awaitable<bool> task) {
+  (void)co_await std::move(task);
 }
 
 asio::awaitable<void> sleep_until(steady::time_point when) {
@@ -327,15 +336,26 @@ asio::awaitable<void> measure_options(thread_state& ts) {
   }
 }
 
+// A closed-model connection. After a refused connect it waits refused_backoff, doubling up to
+// max_refused_backoff while refusals continue, so a server that went away is not hammered with
+// thousands of connects a second; the first answered request resets the wait.
 asio::awaitable<void> connection_loop(thread_state& ts) {
   co_await sleep_until(ts.run->t0);
+  steady::duration backoff{0};
   for (;;) {
     const auto now = steady::now();
     const auto next = ts.run->take(now);
     if (!next) {
       break;
     }
-    co_await one_request(ts, *next, now);
+    if (!co_await one_request(ts, *next, now)) {
+      backoff = steady::duration{0};
+      continue;
+    }
+    backoff = backoff == steady::duration{0}
+                  ? steady::duration{refused_backoff}
+                  : std::min<steady::duration>(backoff * 2, max_refused_backoff);
+    co_await sleep_until(std::min(steady::now() + backoff, ts.run->end));
   }
 }
 
@@ -379,7 +399,7 @@ asio::awaitable<void> scheduler(thread_state& ts) {
       counts.dropped += next->counted ? 1U : 0U;
     } else {
       counts.late += next->counted && steady::now() - *intended > late_after ? 1U : 0U;
-      asio::co_spawn(executor, one_request(ts, *next, *intended), asio::detached);
+      asio::co_spawn(executor, discard(one_request(ts, *next, *intended)), asio::detached);
     }
     intended = next_intended(run, *intended, ts.threads, 1.0);
   }

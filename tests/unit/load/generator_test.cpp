@@ -119,6 +119,31 @@ TEST_CASE("a server that does not decide on the preview: timeouts counted in the
   CHECK(timeout_phase_names[5] == "preview");
 }
 
+TEST_CASE("closed model: a server that goes away is not hammered with connects") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.connections = 2;
+  s.duration = 1500ms;
+  std::atomic<int> seen{0};
+  std::thread stopper;
+  s.on_record = [&](const client::exchange_result&) {
+    if (++seen == 20) {
+      stopper = std::thread([&] { icap.stop(); });
+    }
+  };
+  const auto result = run_load(s);
+  if (stopper.joinable()) {
+    stopper.join();
+  }
+  const auto& c = result.measured.counts;
+  const auto refused = c.errors[static_cast<std::size_t>(error_kind::refused)];
+  // Each connection waits 10, 20, 40 ... ms after a refusal: about 7 tries each in the
+  // remaining time, where an immediate retry would make thousands.
+  CHECK(c.passed >= 20);
+  CHECK(refused >= 2);
+  CHECK(refused <= 40);
+}
+
 TEST_CASE("closed model shards: shard 2/3 does its third of the requests") {
   running_icap icap;
   auto s = settings_for(icap.port());

@@ -555,6 +555,7 @@ public:
   running_icap(const running_icap&) = delete;
   running_icap& operator=(const running_icap&) = delete;
   std::uint16_t port() const noexcept { return port_; }
+  void stop() { server_->stop(); } // new connections are refused from now on
 
 private:
   std::unique_ptr<server::server> server_;
