@@ -1,5 +1,7 @@
 #include "icapkit/load/log_report.hpp"
 
+#include "icapkit/load/html_escape.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -85,33 +87,6 @@ std::string printable(std::string_view text) {
       ++i;
     } else {
       out += text[i];
-    }
-  }
-  return out;
-}
-
-std::string html_escaped(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    default:
-      out += c;
     }
   }
   return out;
@@ -618,7 +593,6 @@ std::string action_class(std::string_view action) {
 
 void write_html_table(std::ostream& out, std::string_view heading, const count_table& table,
                       std::uint64_t whole) {
-  using detail::html_escaped;
   out << "<section><h2>" << html_escaped(heading) << "</h2>\n<table>\n";
   for (const auto& [value, n] : detail::sorted_rows(table)) {
     const auto share = detail::percent(n, whole);
@@ -631,7 +605,6 @@ void write_html_table(std::ostream& out, std::string_view heading, const count_t
 
 void write_html_listed(std::ostream& out, const std::vector<listed_record>& entries,
                        bool with_latency) {
-  using detail::html_escaped;
   out << "<table>\n<tr>" << (with_latency ? "<th>latency ms</th>" : "")
       << "<th>where</th><th>time</th><th>source</th><th>action</th><th>ICAP</th><th>HTTP</th>"
          "<th>request</th><th>detail</th></tr>\n";
