@@ -7,6 +7,7 @@
 
 #include "icapkit/load/duration.hpp"
 #include "icapkit/load/generator.hpp"
+#include "icapkit/load/html_report.hpp"
 #include "icapkit/load/load_summary.hpp"
 #include "icapkit/load/thresholds.hpp"
 #include "icapkit/log/app_log_record.hpp"
@@ -49,6 +50,7 @@ struct load_command {
   std::string mode = "reqmod";
   std::string preview;
   bool no_204 = false;
+  bool no_keepalive = false;
   std::uint32_t slow_threshold_ms = 10000;
   unsigned threads = 1;
   std::string start_at;
@@ -58,6 +60,7 @@ struct load_command {
   std::string ndjson_file;
   double sample = 1.0;
   std::string prom_file;
+  std::string html_file;
   common_options common;
 };
 
@@ -67,6 +70,7 @@ struct run_plan {
   std::string json_file;
   std::string ndjson_file;
   std::string prom_file;
+  std::string html_file;
 };
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -322,6 +326,7 @@ bool build_settings(const load_command& cmd, load::generator_settings& s) {
   if (cmd.no_204) {
     s.client.allow_204 = false;
   }
+  s.client.keep_alive = !cmd.no_keepalive;
   if (cmd.common.given("--slow-threshold")) {
     s.client.slow_threshold = std::chrono::milliseconds{cmd.slow_threshold_ms};
   }
@@ -352,9 +357,9 @@ bool plan_runs(const load_command& cmd, std::vector<run_plan>& plans) {
       return false;
     }
     const bool sweep = values.size() > 1;
-    plans.push_back({value, sweep_name(cmd.json_file, value, sweep),
-                     sweep_name(cmd.ndjson_file, value, sweep),
-                     sweep_name(cmd.prom_file, value, sweep)});
+    plans.push_back(
+        {value, sweep_name(cmd.json_file, value, sweep), sweep_name(cmd.ndjson_file, value, sweep),
+         sweep_name(cmd.prom_file, value, sweep), sweep_name(cmd.html_file, value, sweep)});
   }
   return true;
 }
@@ -392,6 +397,7 @@ nlohmann::json settings_echo(const load_command& cmd, const load::generator_sett
   j["eicar_ratio"] = s.eicar_ratio;
   j["preview"] = preview.empty() ? "default" : preview;
   j["allow_204"] = s.client.allow_204;
+  j["keep_alive"] = s.client.keep_alive;
   j["threads"] = s.threads;
   j["shard"] = std::to_string(s.shard_index + 1) + "/" + std::to_string(s.shard_count);
   j["start_at"] = cmd.start_at;
@@ -469,6 +475,11 @@ bool write_outputs(const run_plan& plan, const load::load_summary& summary) {
   if (!plan.prom_file.empty()) {
     ok = write_file("--prom", plan.prom_file,
                     [&](std::ostream& out) { load::write_prometheus(out, summary); }) &&
+         ok;
+  }
+  if (!plan.html_file.empty()) {
+    ok = write_file("--html", plan.html_file,
+                    [&](std::ostream& out) { load::write_html(out, summary); }) &&
          ok;
   }
   return ok;
@@ -624,6 +635,9 @@ void add_workload_flags(CLI::App& sub, load_command& cmd) {
                  "server's Preview)")
       ->type_name("N[,N...]");
   sub.add_flag("--no-204", cmd.no_204, "do not send Allow: 204 (default: send it)");
+  sub.add_flag("--no-keepalive", cmd.no_keepalive,
+               "one connection per request, closed after it (Connection: close), so every "
+               "request pays connect and TLS (default: connections are reused)");
   sub.add_option("--slow-threshold", cmd.slow_threshold_ms,
                  "latency in ms above which a request counts as slow (default 10000)")
       ->check(CLI::Range(1U, 3600000U).description(""))
@@ -649,6 +663,9 @@ void add_report_flags(CLI::App& sub, load_command& cmd) {
       ->type_name("P");
   sub.add_option("--prom", cmd.prom_file,
                  "write Prometheus text (histograms and counters) to FILE (default: none)")
+      ->type_name("FILE");
+  sub.add_option("--html", cmd.html_file,
+                 "write a self-contained HTML report with SVG plots to FILE (default: none)")
       ->type_name("FILE");
   sub.add_flag("-q,--quiet", cmd.common.quiet,
                "no live line and no summary unless a threshold fails");

@@ -2,6 +2,7 @@
 // prints it as text, JSON or HTML. The aggregation lives in lib/icapkit/load/log_report.
 #include "subcommands.hpp"
 
+#include "icapkit/load/html_report.hpp"
 #include "icapkit/load/load_summary.hpp"
 #include "icapkit/load/log_report.hpp"
 #include "icapkit/log/ndjson_reader.hpp"
@@ -121,8 +122,8 @@ int run_report(const report_cli& o) {
 }
 
 // --merge: adds `icapkit load --json` summaries exactly, evaluates their thresholds on the
-// merged numbers, writes the merged JSON to --out and the human summary to stdout. Exit 1 when a
-// threshold fails.
+// merged numbers, writes the merged JSON (with --output html: the HTML report) to --out and the
+// human summary to stdout. Exit 1 when a threshold fails.
 int run_merge(const report_cli& o) {
   std::optional<load::load_summary> merged;
   for (const auto& file : o.files) {
@@ -144,7 +145,10 @@ int run_merge(const report_cli& o) {
   const bool passed = load::evaluate_thresholds(*merged);
   if (!o.out_file.empty()) {
     std::ofstream out(o.out_file, std::ios::trunc | std::ios::binary);
-    if (out) {
+    if (out && o.output == "html") {
+      load::write_html(out, *merged);
+      out.flush();
+    } else if (out) {
       out << merged->to_json().dump(2) << "\n";
       out.flush();
     }
@@ -179,7 +183,8 @@ void setup_report(CLI::App& app) {
   cmd->add_flag("--merge", o->merge,
                 "the files are icapkit load --json summaries (shards of one run): add them "
                 "exactly, check their thresholds again (exit 1 when one fails), print the "
-                "summary and write the merged JSON to --out");
+                "summary and write the merged JSON (--output html: the HTML report of the merged "
+                "run) to --out");
   cmd->callback([o] {
     if (const int status = o->merge ? run_merge(*o) : run_report(*o); status != 0) {
       throw CLI::RuntimeError(status);

@@ -6,7 +6,8 @@
 # the summary names the failed one; --json parses, two --shard summaries merged by
 # `icapkit report --merge` add up; --prom has histogram lines; a sweep writes one file per
 # --preview value; bad flags and an unreachable server exit 2; every --help flag is in the man
-# page.
+# page. Phases: --no-keepalive connects per request, timeouts are counted by phase; the
+# merged summary renders as HTML.
 # Usage: load_serve.sh ICAPKIT_BINARY SOURCE_DIR
 set -u
 . "$2/tests/integration/itest_lib.sh"
@@ -61,6 +62,25 @@ expect_output merge "requests 101 in .*2 shards" "the merged summary counts both
   fail "total.json: requests/shards/samples are not 101/2/101"
 [ "$(json "$WORK/total.json" "j['counts']['blocked'] == json.load(open('$WORK/shard1.json'))['counts']['blocked'] + json.load(open('$WORK/shard2.json'))['counts']['blocked']")" = True ] ||
   fail "total.json: blocked is not the shards' sum"
+
+icapkit mergehtml report --merge "$WORK/shard1.json" "$WORK/shard2.json" --output html -o "$WORK/total.html"
+expect_rc mergehtml 0 "the merged summary as HTML"
+grep -q '<svg' "$WORK/total.html" && ! grep -q '<script' "$WORK/total.html" ||
+  fail "total.html: no SVG plot, or a script"
+
+# --- phases: without keep-alive every request connects; a server that does not send its
+# final answer in time (after its 100 Continue) counts timeouts in the response phase
+icapkit nokeep load --server "$url" --connections 4 --requests 40 --no-keepalive --preview 1024 \
+  --threshold 'connect.p99<1s' --threshold 'preview.p99<1s' --json "$WORK/nokeep.json"
+expect_rc nokeep 0 "connect and preview thresholds hold"
+expect_output nokeep "^  connect: +p50" "the summary has the connect phase"
+[ "$(json "$WORK/nokeep.json" "j['histograms']['connect']['count'], j['histograms']['preview_decision']['count'], j['settings']['keep_alive']")" = "40 40 False" ] ||
+  fail "nokeep.json: want 40 connects and 40 preview decisions without keep-alive"
+icapkit phase load --server "$url" --connections 2 --requests 6 --preview 1024 --timeout 20 --json "$WORK/phase.json"
+expect_rc phase 0 "timeouts are results, not a failure without a threshold"
+expect_output phase "timeouts by phase: response 6" "the summary says where the requests timed out (after the 100 Continue)"
+[ "$(json "$WORK/phase.json" "j['counts']['timeouts'], j['counts']['timeouts_by_phase']['response'], j['counts']['errors']['timeout']")" = "6 6 6" ] ||
+  fail "phase.json: want 6 timeouts, all in the response phase"
 
 # --- open model with a --preview sweep: one summary per value
 icapkit sweep load --server "$url" --rate 50 --duration 1s --preview 0,off --json "$WORK/sweep.json"
