@@ -3,7 +3,7 @@
 # `icapkit load` against `icapkit serve` with a scenario that answers every request after 50 ms
 # (EICAR uploads blocked): a closed-model run counts exactly the requests asked for and blocks
 # exactly the EICAR share, its median latency shows the delay; thresholds set the exit status and
-# the summary names the failed one; --json parses, two --shard summaries merged by
+# the summary names the failed one; slow counts follow --slow-threshold; --json parses, two --shard summaries merged by
 # `icapkit report --merge` add up; --prom has histogram lines; a sweep writes one file per
 # --preview value; bad flags and an unreachable server exit 2; every --help flag is in the man
 # page. Phases: --no-keepalive connects per request, timeouts are counted by phase; the
@@ -48,6 +48,16 @@ grep -q '^icapkit_load_latency_seconds_count{latency="corrected"} 300$' "$WORK/c
 
 icapkit loose load --server "$url" --connections 10 --requests 50 --threshold 'p99<5s' -q
 expect_rc loose 0 "a 5 s threshold holds"
+
+# --- the slow threshold: every answer takes 50 ms, so above 30 ms all are slow, above 1 s none
+icapkit slow load --server "$url" --connections 5 --requests 20 --slow-threshold 30 \
+  --threshold 'slow<50%' --json "$WORK/slow.json"
+expect_rc slow 1 "every request is slow: 'slow<50%' fails"
+expect_output slow "slow 20" "the summary counts 20 slow requests"
+[ "$(json "$WORK/slow.json" "j['counts']['slow']")" = 20 ] || fail "slow.json: slow != 20"
+icapkit fast load --server "$url" --connections 5 --requests 20 --slow-threshold 1000 \
+  --threshold 'slow<=0' -q
+expect_rc fast 0 "no request is above a 1 s slow threshold"
 
 # --- two shards of one run, merged
 for i in 1 2; do
