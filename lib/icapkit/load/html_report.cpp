@@ -1,7 +1,7 @@
 #include "icapkit/load/html_report.hpp"
 
+#include "icapkit/codec/html_escape.hpp"
 #include "icapkit/load/duration.hpp"
-#include "icapkit/load/html_escape.hpp"
 
 #include <algorithm>
 #include <array>
@@ -121,13 +121,13 @@ void open_svg(std::ostream& out, std::string_view id, std::string_view title, co
   out << "<svg class=\"plot\" id=\"" << id << "\" width=\"" << coord(f.width) << "\" height=\""
       << coord(f.height) << "\" viewBox=\"0 0 " << coord(f.width) << ' ' << coord(f.height)
       << "\" role=\"img\" aria-labelledby=\"" << id << "-title\"><title id=\"" << id << "-title\">"
-      << html_escaped(title) << "</title>\n";
+      << codec::html_escaped(title) << "</title>\n";
 }
 
 void text_at(std::ostream& out, double x, double y, std::string_view text,
              std::string_view anchor = "start", std::string_view attributes = {}) {
   out << "<text x=\"" << coord(x) << "\" y=\"" << coord(y) << "\" text-anchor=\"" << anchor << '"'
-      << attributes << '>' << html_escaped(text) << "</text>\n";
+      << attributes << '>' << codec::html_escaped(text) << "</text>\n";
 }
 
 void line_at(std::ostream& out, double x1, double y1, double x2, double y2, std::string_view cls) {
@@ -144,13 +144,13 @@ void rect_at(std::ostream& out, double x, double y, double width, double height,
     out << "/>\n";
     return;
   }
-  out << "><title>" << html_escaped(tooltip) << "</title></rect>\n";
+  out << "><title>" << codec::html_escaped(tooltip) << "</title></rect>\n";
 }
 
 void marker_at(std::ostream& out, double x, double y, std::string_view color,
                std::string_view tooltip) {
   out << "<circle cx=\"" << coord(x) << "\" cy=\"" << coord(y) << "\" r=\"3.5\" fill=\"" << color
-      << "\"><title>" << html_escaped(tooltip) << "</title></circle>\n";
+      << "\"><title>" << codec::html_escaped(tooltip) << "</title></circle>\n";
 }
 
 void polyline_of(std::ostream& out, const std::vector<std::pair<double, double>>& points,
@@ -195,7 +195,7 @@ void axis_titles(std::ostream& out, const frame& f, std::string_view x_title,
   text_at(out, (f.x0() + f.x1()) / 2, f.height - 8, x_title, "middle");
   const auto middle = coord((f.y_top() + f.y_base()) / 2);
   out << "<text x=\"0\" y=\"0\" text-anchor=\"middle\" transform=\"translate(16 " << middle
-      << ") rotate(-90)\">" << html_escaped(y_title) << "</text>\n";
+      << ") rotate(-90)\">" << codec::html_escaped(y_title) << "</text>\n";
 }
 
 void no_data(std::ostream& out, const frame& f, std::string_view message) {
@@ -470,12 +470,13 @@ void write_outcome_plot(std::ostream& out, const load_counts& counts) {
 // ---- tables -----------------------------------------------------------------------------------
 
 void row(std::ostream& out, std::string_view name, const std::string& value) {
-  out << "<tr><th>" << html_escaped(name) << "</th><td>" << html_escaped(value) << "</td></tr>\n";
+  out << "<tr><th>" << codec::html_escaped(name) << "</th><td>" << codec::html_escaped(value)
+      << "</td></tr>\n";
 }
 
 void count_row(std::ostream& out, std::string_view name, std::uint64_t n, std::uint64_t whole) {
-  out << "<tr><td>" << html_escaped(name) << "</td><td class=\"n\">" << n << "</td><td class=\"n\">"
-      << percent(n, whole) << "</td></tr>\n";
+  out << "<tr><td>" << codec::html_escaped(name) << "</td><td class=\"n\">" << n
+      << "</td><td class=\"n\">" << percent(n, whole) << "</td></tr>\n";
 }
 
 void write_run_table(std::ostream& out, const load_summary& s) {
@@ -505,7 +506,7 @@ std::string setting_text(const nlohmann::json& value) {
 void write_settings_table(std::ostream& out, const nlohmann::json& settings) {
   out << "<section><h3>settings</h3>\n";
   if (!settings.is_object()) {
-    out << "<p><code>" << html_escaped(setting_text(settings)) << "</code></p></section>\n";
+    out << "<p><code>" << codec::html_escaped(setting_text(settings)) << "</code></p></section>\n";
     return;
   }
   if (settings.empty()) {
@@ -514,8 +515,8 @@ void write_settings_table(std::ostream& out, const nlohmann::json& settings) {
   }
   out << "<table class=\"settings\">\n";
   for (const auto& [key, value] : settings.items()) {
-    out << "<tr><th>" << html_escaped(key) << "</th><td><code>" << html_escaped(setting_text(value))
-        << "</code></td></tr>\n";
+    out << "<tr><th>" << codec::html_escaped(key) << "</th><td><code>"
+        << codec::html_escaped(setting_text(value)) << "</code></td></tr>\n";
   }
   out << "</table></section>\n";
 }
@@ -530,13 +531,13 @@ void write_thresholds(std::ostream& out, const load_summary& s) {
          "</tr>\n";
   for (std::size_t i = 0; i < s.thresholds.size(); ++i) {
     const auto* result = i < s.threshold_results.size() ? &s.threshold_results[i] : nullptr;
-    out << "<tr><td><code>" << html_escaped(s.thresholds[i]) << "</code></td>";
+    out << "<tr><td><code>" << codec::html_escaped(s.thresholds[i]) << "</code></td>";
     if (result == nullptr) {
       out << "<td>not evaluated</td><td></td></tr>\n";
       continue;
     }
     out << "<td class=\"" << (result->passed ? "ok\">passed" : "bad\">FAILED") << "</td><td>"
-        << html_escaped(result->observed) << "</td></tr>\n";
+        << codec::html_escaped(result->observed) << "</td></tr>\n";
   }
   out << "</table>\n";
 }
@@ -607,8 +608,8 @@ void write_html(std::ostream& out, const load_summary& summary) {
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       << "<title>icapkit load report</title>\n<style>" << page_style << "</style>\n</head>\n"
-      << "<body>\n<h1>icapkit load</h1>\n<p class=\"lead\">" << html_escaped(lead_line(summary))
-      << "</p>\n<div class=\"cols\">\n";
+      << "<body>\n<h1>icapkit load</h1>\n<p class=\"lead\">"
+      << codec::html_escaped(lead_line(summary)) << "</p>\n<div class=\"cols\">\n";
   write_run_table(out, summary);
   write_settings_table(out, summary.settings);
   out << "</div>\n";
@@ -621,7 +622,8 @@ void write_html(std::ostream& out, const load_summary& summary) {
   out << "<h2>Throughput</h2>\n";
   write_throughput_plot(out, m.series);
   out << "<footer>icapkit "
-      << html_escaped(summary.tool_version.empty() ? "(unknown version)" : summary.tool_version)
+      << codec::html_escaped(summary.tool_version.empty() ? "(unknown version)"
+                                                          : summary.tool_version)
       << " load report; self-contained, no scripts, no external resources.</footer>\n"
       << "</body>\n</html>\n";
 }

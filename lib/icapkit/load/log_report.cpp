@@ -1,6 +1,6 @@
 #include "icapkit/load/log_report.hpp"
 
-#include "icapkit/load/html_escape.hpp"
+#include "icapkit/codec/html_escape.hpp"
 
 #include <algorithm>
 #include <array>
@@ -593,11 +593,11 @@ std::string action_class(std::string_view action) {
 
 void write_html_table(std::ostream& out, std::string_view heading, const count_table& table,
                       std::uint64_t whole) {
-  out << "<section><h2>" << html_escaped(heading) << "</h2>\n<table>\n";
+  out << "<section><h2>" << codec::html_escaped(heading) << "</h2>\n<table>\n";
   for (const auto& [value, n] : detail::sorted_rows(table)) {
     const auto share = detail::percent(n, whole);
-    out << "<tr><td" << action_class(value) << ">" << html_escaped(value) << "</td><td class=\"n\">"
-        << n << "</td><td class=\"n\">" << share
+    out << "<tr><td" << action_class(value) << ">" << codec::html_escaped(value)
+        << "</td><td class=\"n\">" << n << "</td><td class=\"n\">" << share
         << "</td><td class=\"bar\"><span style=\"width:" << share << "\"></span></td></tr>\n";
   }
   out << "</table></section>\n";
@@ -616,12 +616,12 @@ void write_html_listed(std::ostream& out, const std::vector<listed_record>& entr
     if (with_latency) {
       out << "<td class=\"n\">" << optional_number(e.latency_ms) << "</td>";
     }
-    out << "<td><code>" << html_escaped(e.file) << ':' << e.line << "</code></td><td>"
-        << html_escaped(e.timestamp) << "</td><td>" << html_escaped(e.source) << "</td><td"
-        << action_class(e.action) << ">" << html_escaped(e.action) << "</td><td class=\"n\">"
-        << optional_number(e.icap_status) << "</td><td class=\"n\">"
-        << optional_number(e.http_status) << "</td><td>" << html_escaped(e.request) << "</td><td>"
-        << html_escaped(e.detail) << "</td></tr>\n";
+    out << "<td><code>" << codec::html_escaped(e.file) << ':' << e.line << "</code></td><td>"
+        << codec::html_escaped(e.timestamp) << "</td><td>" << codec::html_escaped(e.source)
+        << "</td><td" << action_class(e.action) << ">" << codec::html_escaped(e.action)
+        << "</td><td class=\"n\">" << optional_number(e.icap_status) << "</td><td class=\"n\">"
+        << optional_number(e.http_status) << "</td><td>" << codec::html_escaped(e.request)
+        << "</td><td>" << codec::html_escaped(e.detail) << "</td></tr>\n";
   }
   out << "</table>\n";
 }
@@ -671,15 +671,15 @@ void log_report::write_html(std::ostream& out) const {
   out << "<h2>Files</h2>\n<table>\n<tr><th>file</th><th>records</th><th>unreadable lines</th>"
          "</tr>\n";
   for (const auto& f : files_) {
-    out << "<tr><td><code>" << html_escaped(f.name) << "</code></td><td class=\"n\">" << f.records
-        << "</td><td class=\"n\">" << f.unreadable << "</td></tr>\n";
+    out << "<tr><td><code>" << codec::html_escaped(f.name) << "</code></td><td class=\"n\">"
+        << f.records << "</td><td class=\"n\">" << f.unreadable << "</td></tr>\n";
   }
   out << "</table>\n";
   if (!unreadable_list_.empty()) {
     out << "<h2>Unreadable lines</h2>\n<table>\n";
     for (const auto& bad : unreadable_list_) {
-      out << "<tr><td><code>" << html_escaped(bad.file) << ':' << bad.line << "</code></td><td>"
-          << html_escaped(bad.message) << "</td></tr>\n";
+      out << "<tr><td><code>" << codec::html_escaped(bad.file) << ':' << bad.line
+          << "</code></td><td>" << codec::html_escaped(bad.message) << "</td></tr>\n";
     }
     out << "</table>\n";
   }

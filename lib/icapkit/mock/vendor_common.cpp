@@ -1,38 +1,16 @@
 #include "icapkit/mock/vendor_common.hpp"
 
 #include "icapkit/codec/body_source.hpp"
+#include "icapkit/codec/html_escape.hpp"
 
 namespace icapkit::mock::detail {
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '&':
-      out += "&amp;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string html_page(std::string_view title, const std::vector<std::string>& lines) {
   std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-                     html_escape(title) + "</title></head>\n<body>\n<h1>" + html_escape(title) +
-                     "</h1>\n";
+                     codec::html_escaped(title) + "</title></head>\n<body>\n<h1>" +
+                     codec::html_escaped(title) + "</h1>\n";
   for (const auto& line : lines) {
-    html += "<p>" + html_escape(line) + "</p>\n";
+    html += "<p>" + codec::html_escaped(line) + "</p>\n";
   }
   html += "<hr><p><small>icapkit serve: a test ICAP server; verdicts come from its built-in "
           "rules and the scenario file.</small></p>\n</body></html>\n";

@@ -10,8 +10,6 @@
 
 namespace icapkit::mock::detail {
 
-std::string html_escape(std::string_view text);
-
 // A small HTML page: a title, lines of text (escaped), and a footer naming the mock.
 std::string html_page(std::string_view title, const std::vector<std::string>& lines);
 

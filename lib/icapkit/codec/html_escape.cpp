@@ -1,6 +1,6 @@
-#include "icapkit/load/html_escape.hpp"
+#include "icapkit/codec/html_escape.hpp"
 
-namespace icapkit::load {
+namespace icapkit::codec {
 
 std::string html_escaped(std::string_view text) {
   std::string out;
@@ -29,4 +29,4 @@ std::string html_escaped(std::string_view text) {
   return out;
 }
 
-} // namespace icapkit::load
+} // namespace icapkit::codec
