@@ -176,6 +176,9 @@ error_kind classify_error(const client::exchange_result& r) {
   return error_kind::other;
 }
 
+static_assert(static_cast<std::size_t>(client::exchange_phase::response) + 1 == timeout_phase_count,
+              "timeouts_by_phase is indexed by client::exchange_phase");
+
 void count_outcome(thread_state& ts, const client::exchange_result& r) {
   auto& c = ts.measured.counts;
   ++c.requests;

@@ -144,6 +144,12 @@ TEST_CASE("closed model: a server that goes away is not hammered with connects")
   CHECK(refused <= 40);
 }
 
+TEST_CASE("timeout phase names follow client::exchange_phase") {
+  for (std::size_t i = 0; i < timeout_phase_count; ++i) {
+    CHECK(client::to_string(static_cast<client::exchange_phase>(i)) == timeout_phase_names[i]);
+  }
+}
+
 TEST_CASE("closed model shards: shard 2/3 does its third of the requests") {
   running_icap icap;
   auto s = settings_for(icap.port());
