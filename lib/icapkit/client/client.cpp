@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <span>
 #include <vector>
 
 namespace icapkit::client {
@@ -22,6 +24,23 @@ struct connection_slot {
   std::unique_ptr<net::stream> stream;
   bool reused = false;
   bool held = false; // a pool slot is taken
+};
+
+// The memory one transaction works in, kept for the next: the request's serializer (with its
+// piece buffers) and the buffer the response is read into. Allocating them for every exchange
+// cost more than the rest of a small exchange.
+struct transaction_buffers {
+  codec::serializer request;
+  std::unique_ptr<char[]> response;
+  std::size_t response_size = 0;
+
+  std::span<char> response_space(std::size_t size) {
+    if (response_size < size) {
+      response = std::make_unique_for_overwrite<char[]>(size);
+      response_size = size;
+    }
+    return {response.get(), size};
+  }
 };
 
 class client_core {
@@ -52,6 +71,8 @@ private:
   std::shared_ptr<asio::ssl::context> tls_context(net::error_info& error);
   asio::awaitable<void> open(const codec::uri& service, clock::time_point deadline, attempt& out);
   void give_back(connection_slot& slot, bool reusable);
+  std::unique_ptr<transaction_buffers> take_buffers();
+  void keep_buffers(std::unique_ptr<transaction_buffers> buffers);
   codec::icap_request_head request_head(codec::icap_method method, const codec::uri& service) const;
   asio::awaitable<void> run_once(const codec::uri& service, codec::serializer& request,
                                  const transaction_settings& ts, clock::time_point deadline,
@@ -66,6 +87,7 @@ private:
   connection_pool pool_;
   std::shared_ptr<asio::ssl::context> tls_context_;
   options_cache cache_;
+  std::vector<std::unique_ptr<transaction_buffers>> spare_buffers_;
 };
 
 std::size_t client_core::cap_for(const codec::uri& service) const {
@@ -141,6 +163,23 @@ void client_core::give_back(connection_slot& slot, bool reusable) {
   }
 }
 
+std::unique_ptr<transaction_buffers> client_core::take_buffers() {
+  if (spare_buffers_.empty()) {
+    return std::make_unique<transaction_buffers>();
+  }
+  auto buffers = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  return buffers;
+}
+
+// Keeps as many spares as exchanges usually run at once; a burst beyond that frees its own.
+void client_core::keep_buffers(std::unique_ptr<transaction_buffers> buffers) {
+  const auto most = std::max<std::size_t>(settings_.max_connections_per_server, 16);
+  if (spare_buffers_.size() < most) {
+    spare_buffers_.push_back(std::move(buffers));
+  }
+}
+
 codec::icap_request_head client_core::request_head(codec::icap_method method,
                                                    const codec::uri& service) const {
   codec::icap_request_head head;
@@ -204,9 +243,11 @@ asio::awaitable<options_reply> client_core::options(const codec::uri& service, b
   ts.io_timeout = settings_.io_timeout;
   ts.piece_size = settings_.piece_size;
   const auto deadline = start + settings_.response_timeout;
+  auto buffers = take_buffers();
+  ts.read_buffer = buffers->response_space(settings_.piece_size);
   attempt run;
   for (int tries = 0; tries < 2; ++tries) {
-    codec::serializer request;
+    auto& request = buffers->request;
     if (auto ec =
             request.start_request(request_head(codec::icap_method::options, service), {}, opt)) {
       run.report.error = net::error_info{ec, {}, "building the OPTIONS request", {}};
@@ -220,6 +261,7 @@ asio::awaitable<options_reply> client_core::options(const codec::uri& service, b
       break;
     }
   }
+  keep_buffers(std::move(buffers));
   reply.latency = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
   reply.response = run.report.response;
   if (run.report.error.code) {
@@ -305,6 +347,8 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
   ts.piece_size = settings_.piece_size;
   ts.sink = request.content_sink;
   ts.body_ready = request.body_ready;
+  auto buffers = take_buffers();
+  ts.read_buffer = buffers->response_space(settings_.piece_size);
   codec::body_source* body = request.body;
   for (int tries = 0; tries < 2; ++tries) {
     plan.sent = body != nullptr ? std::make_unique<hashing_body_source>(*body) : nullptr;
@@ -312,13 +356,13 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
     parts.request_head = request.http_request ? &*request.http_request : nullptr;
     parts.response_head = request.http_response ? &*request.http_response : nullptr;
     parts.body = plan.sent.get();
-    codec::serializer serializer;
+    auto& serializer = buffers->request;
     const auto head = request_head(request.method, request.service);
     plan.run = attempt{};
     if (auto ec = serializer.start_request(head, parts, plan.opt)) {
       plan.run.report.error = net::error_info{ec, {}, "building the ICAP request", {}};
       plan.run.report.error_message = describe_failure(plan.run.report.error);
-      co_return;
+      break;
     }
     co_await run_once(request.service, serializer, ts, plan.deadline, plan.run);
     result.body_bytes_sent = serializer.body_bytes_sent();
@@ -326,16 +370,17 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
     const bool dead_idle = report.error.code && plan.run.slot.reused && !report.any_response_bytes;
     const bool replayable = body == nullptr || plan.sent->bytes_read() == 0 || request.reopen_body;
     if (!dead_idle || !replayable || tries > 0) {
-      co_return;
+      break;
     }
     if (body != nullptr && plan.sent->bytes_read() > 0) {
       plan.reopened = request.reopen_body();
       body = plan.reopened.get();
       if (body == nullptr) {
-        co_return;
+        break;
       }
     }
   }
+  keep_buffers(std::move(buffers));
 }
 
 // 206 "use-original-body=N": the original body from byte N follows the returned chunks. A body
@@ -428,7 +473,7 @@ bool content_changed(const exchange_request& request, const transaction_report& 
     return report.returned_body_bytes > 0;
   }
   return sent_bytes != report.returned_body_bytes ||
-         !same_digest(sent->hash().digest(), report.returned_body_digest);
+         !same_digest(sent->digest(), report.returned_body_digest);
 }
 
 } // namespace

@@ -9,27 +9,44 @@
 #include <openssl/evp.h>
 
 #include <exception>
-#include <vector>
+#include <memory>
 
 namespace icapkit::client::detail {
 
-sha256::sha256() : context_(EVP_MD_CTX_new()) {
-  if (context_ == nullptr || EVP_DigestInit_ex(context_, EVP_sha256(), nullptr) != 1) {
-    throw std::bad_alloc(); // OpenSSL out of memory: nothing to recover
+namespace {
+
+// Fetched once: looking the algorithm up again for every digest costs more than a small body's.
+const EVP_MD* sha256_method() {
+  static EVP_MD* const method = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  if (method == nullptr) {
+    throw std::bad_alloc(); // OpenSSL out of memory (or no default provider): nothing to recover
   }
+  return method;
 }
+
+} // namespace
 
 sha256::~sha256() {
   EVP_MD_CTX_free(context_);
 }
 
-void sha256::update(std::string_view data) noexcept {
-  if (!data.empty()) {
-    EVP_DigestUpdate(context_, data.data(), data.size());
+void sha256::update(std::string_view data) {
+  if (data.empty()) {
+    return;
   }
+  if (context_ == nullptr) {
+    context_ = EVP_MD_CTX_new();
+    if (context_ == nullptr || EVP_DigestInit_ex(context_, sha256_method(), nullptr) != 1) {
+      throw std::bad_alloc(); // OpenSSL out of memory: nothing to recover
+    }
+  }
+  EVP_DigestUpdate(context_, data.data(), data.size());
 }
 
-std::array<unsigned char, 32> sha256::digest() const noexcept {
+std::array<unsigned char, 32> sha256::digest() const {
+  if (context_ == nullptr) {
+    return of({});
+  }
   std::array<unsigned char, 32> out{};
   EVP_MD_CTX* copy = EVP_MD_CTX_new();
   if (copy != nullptr && EVP_MD_CTX_copy_ex(copy, context_) == 1) {
@@ -37,6 +54,13 @@ std::array<unsigned char, 32> sha256::digest() const noexcept {
     EVP_DigestFinal_ex(copy, out.data(), &size);
   }
   EVP_MD_CTX_free(copy);
+  return out;
+}
+
+std::array<unsigned char, 32> sha256::of(std::string_view data) {
+  std::array<unsigned char, 32> out{};
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &size, sha256_method(), nullptr);
   return out;
 }
 
@@ -48,9 +72,18 @@ std::size_t hashing_body_source::read(std::span<char> buf, std::error_code& ec) 
   if (n == 0) {
     ended_ = true;
   }
-  hash_.update(std::string_view(buf.data(), n));
+  if (!in_memory_) {
+    hash_.update(std::string_view(buf.data(), n));
+  }
   bytes_read_ += n;
   return n;
+}
+
+std::array<unsigned char, 32> hashing_body_source::digest() const {
+  if (in_memory_) {
+    return sha256::of(in_memory_->substr(0, static_cast<std::size_t>(bytes_read_)));
+  }
+  return hash_.digest();
 }
 
 namespace {
@@ -71,7 +104,7 @@ public:
   int status() const noexcept { return head_.status; }
   std::error_code sink_error() const noexcept { return sink_error_; }
   bool body_started() const noexcept { return body_started_; }
-  std::array<unsigned char, 32> digest() const noexcept { return hash_.digest(); }
+  std::array<unsigned char, 32> digest() const { return hash_.digest(); }
   codec::icap_response_head take_head() { return std::move(head_); }
 
   void on_icap_status_line(codec::version v, int status, std::string_view reason) override {
@@ -362,10 +395,16 @@ bool feed(reader_context& ctx, std::string_view data) {
 }
 
 asio::awaitable<void> read_response(reader_context& ctx) {
-  std::vector<char> buffer(ctx.settings.piece_size);
+  std::unique_ptr<char[]> own_buffer;
+  std::span<char> buffer = ctx.settings.read_buffer;
+  if (buffer.empty()) {
+    own_buffer = std::make_unique_for_overwrite<char[]>(ctx.settings.piece_size);
+    buffer = std::span<char>(own_buffer.get(), ctx.settings.piece_size);
+  }
   for (;;) {
     std::error_code ec;
-    const std::size_t n = co_await ctx.state.connection.read_some(asio::buffer(buffer), ec);
+    const std::size_t n =
+        co_await ctx.state.connection.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
     if (ec) {
       ctx.report.error = read_failure(ctx.state, ctx.parser, ec);
       co_return;
@@ -440,7 +479,9 @@ asio::awaitable<transaction_report> run_transaction(net::stream& connection,
   report.first_byte_sent = state.first_byte_time;
   report.preview_ended = state.preview_ended;
   report.preview_decided = state.preview_decided;
-  report.returned_body_digest = collector.digest();
+  if (report.returned_body_section) {
+    report.returned_body_digest = collector.digest();
+  }
   report.request_complete = request.done() && !state.write_error.code && !state.source_error;
   report.reusable = !report.error.code && report.response_complete && report.request_complete &&
                     !ctx.leftover && connection.is_open() && !wants_close(*report.response);

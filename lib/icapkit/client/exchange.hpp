@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -28,34 +29,41 @@ struct evp_md_ctx_st;
 namespace icapkit::client::detail {
 
 // Running SHA-256 (OpenSSL EVP): compares what was sent with what came back without keeping
-// either.
+// either. The OpenSSL state is made at the first update(), so an unused one costs nothing.
 class sha256 {
 public:
-  sha256();
+  sha256() = default;
   ~sha256();
   sha256(const sha256&) = delete;
   sha256& operator=(const sha256&) = delete;
-  void update(std::string_view data) noexcept;
+  void update(std::string_view data);
   // The digest of everything so far; the running state is not disturbed.
-  std::array<unsigned char, 32> digest() const noexcept;
+  std::array<unsigned char, 32> digest() const;
+  // The digest of `data` in one go.
+  static std::array<unsigned char, 32> of(std::string_view data);
 
 private:
-  evp_md_ctx_st* context_;
+  evp_md_ctx_st* context_ = nullptr;
 };
 
-// Counts and hashes the bytes the serializer pulls from the caller's source.
+// Counts the bytes the serializer pulls from the caller's source and digests them. A source that
+// keeps its bytes in memory (codec::body_source::unread) is digested only when digest() is
+// called; any other is hashed as it is read.
 class hashing_body_source final : public codec::body_source {
 public:
-  explicit hashing_body_source(codec::body_source& inner) noexcept : inner_(inner) {}
+  explicit hashing_body_source(codec::body_source& inner)
+      : inner_(inner), in_memory_(inner.unread()) {}
   std::size_t read(std::span<char> buf, std::error_code& ec) override;
   std::optional<std::uint64_t> size() const override { return inner_.size(); }
   std::uint64_t bytes_read() const noexcept { return bytes_read_; }
   bool ended() const noexcept { return ended_; }
-  const sha256& hash() const noexcept { return hash_; }
+  // SHA-256 of the bytes read so far.
+  std::array<unsigned char, 32> digest() const;
 
 private:
   codec::body_source& inner_;
-  sha256 hash_;
+  std::optional<std::string_view> in_memory_; // inner_'s bytes from where this source started
+  sha256 hash_;                               // used when in_memory_ is unset
   std::uint64_t bytes_read_ = 0;
   bool ended_ = false;
 };
@@ -68,7 +76,7 @@ struct transaction_report {
   std::optional<std::uint64_t> use_original_body; // 206: "0; use-original-body=N"
   bool returned_body_section = false;             // the response had a chunked body
   std::uint64_t returned_body_bytes = 0;
-  std::array<unsigned char, 32> returned_body_digest{};
+  std::array<unsigned char, 32> returned_body_digest{}; // set with returned_body_section
   bool got_100 = false;
   bool ignored_100 = false;        // a 100 after ieof (EID 5893) or without a pending preview
   bool decided_in_preview = false; // a final answer while the writer waited after the preview
@@ -93,6 +101,9 @@ struct transaction_settings {
   // progress, so one call that does not return within io_timeout ends the exchange too.
   std::chrono::milliseconds io_timeout{30000};
   std::size_t piece_size = 64 * 1024;
+  // Where the response is read into, reused by the caller across transactions; empty: a buffer
+  // of piece_size is allocated for this transaction.
+  std::span<char> read_buffer;
   body_sink* sink = nullptr; // the returned body; may be null
   // Awaited when the body source would block; returns when it may have more bytes (or has
   // ended), and within a short time in any case (~100 ms): the writer checks for an early answer

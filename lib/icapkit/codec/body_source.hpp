@@ -27,6 +27,10 @@ public:
   // pipes and generators. The serializer trusts it: it reads at most this many bytes and reports
   // errc::body_shorter_than_declared if the source ends early.
   virtual std::optional<std::uint64_t> size() const { return std::nullopt; }
+  // The bytes read() has not returned yet, when the source holds all of them in memory and keeps
+  // them unchanged while it lives; nullopt (the default) otherwise. Lets a caller look at what
+  // was sent afterwards instead of digesting every byte as it goes.
+  virtual std::optional<std::string_view> unread() const { return std::nullopt; }
 };
 
 // A view of bytes the caller keeps alive while the source is read.
@@ -35,6 +39,7 @@ public:
   explicit memory_body_source(std::string_view data) noexcept : data_(data) {}
   std::size_t read(std::span<char> buf, std::error_code& ec) override;
   std::optional<std::uint64_t> size() const override { return data_.size(); }
+  std::optional<std::string_view> unread() const override { return data_.substr(offset_); }
 
 private:
   std::string_view data_;
@@ -47,6 +52,9 @@ public:
   explicit string_body_source(std::string data) noexcept : data_(std::move(data)) {}
   std::size_t read(std::span<char> buf, std::error_code& ec) override;
   std::optional<std::uint64_t> size() const override { return data_.size(); }
+  std::optional<std::string_view> unread() const override {
+    return std::string_view(data_).substr(offset_);
+  }
 
 private:
   std::string data_;

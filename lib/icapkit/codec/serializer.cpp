@@ -200,7 +200,6 @@ void serializer::reset(std::size_t piece_size) {
   body_bytes_sent_ = 0;
   failure_.clear();
   source_error_.clear();
-  read_buffer_.assign(piece_size_, '\0');
   lookahead_offset_ = 0;
   lookahead_size_ = 0;
   piece_.clear();
@@ -520,7 +519,7 @@ bool serializer::finish_body() {
 std::string_view serializer::fetch(std::size_t max, std::error_code& ec) {
   if (lookahead_size_ > 0) {
     auto n = std::min(max, lookahead_size_);
-    std::string_view data(read_buffer_.data() + lookahead_offset_, n);
+    std::string_view data(read_buffer_.get() + lookahead_offset_, n);
     lookahead_offset_ += n;
     lookahead_size_ -= n;
     return data;
@@ -535,7 +534,7 @@ std::string_view serializer::fetch(std::size_t max, std::error_code& ec) {
     }
   }
   std::error_code source_ec;
-  auto n = body_->read(std::span<char>(read_buffer_.data(), max), source_ec);
+  auto n = body_->read(std::span<char>(read_space(), max), source_ec);
   if (source_ec == std::errc::operation_would_block) {
     waiting_for_body_ = true; // not a failure: nothing consumed, the next call reads again
     return {};
@@ -549,7 +548,16 @@ std::string_view serializer::fetch(std::size_t max, std::error_code& ec) {
   if (declared_left_) {
     *declared_left_ -= n;
   }
-  return {read_buffer_.data(), n};
+  return {read_buffer_.get(), n};
+}
+
+// The source reads' buffer, piece_size_ bytes: a fetch never asks for more than one piece.
+char* serializer::read_space() {
+  if (read_buffer_size_ < piece_size_) {
+    read_buffer_ = std::make_unique_for_overwrite<char[]>(piece_size_);
+    read_buffer_size_ = piece_size_;
+  }
+  return read_buffer_.get();
 }
 
 void serializer::continue_after_preview() noexcept {

@@ -8,11 +8,11 @@
 #include "icapkit/codec/message.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <vector>
 
 namespace icapkit::codec {
 
@@ -119,6 +119,7 @@ private:
   bool finish_preview(std::error_code& ec);
   bool finish_body();
   std::string_view fetch(std::size_t max, std::error_code& ec);
+  char* read_space();
 
   phase phase_ = phase::idle;
   std::size_t piece_size_ = default_piece_size;
@@ -140,7 +141,10 @@ private:
   std::error_code failure_;
   std::error_code source_error_;
 
-  std::vector<char> read_buffer_; // source reads; holds the look-ahead after a preview
+  // Source reads; holds the look-ahead after a preview. Allocated at the first body read and kept
+  // (not zero-filled) across messages: a serializer reused for many messages allocates it once.
+  std::unique_ptr<char[]> read_buffer_;
+  std::size_t read_buffer_size_ = 0;
   std::size_t lookahead_offset_ = 0;
   std::size_t lookahead_size_ = 0;
   std::string piece_;

@@ -55,6 +55,26 @@ TEST_CASE("body_source: memory source streams a view in pieces and knows its siz
   CHECK_FALSE(ec);
 }
 
+TEST_CASE("body_source: in-memory sources show their unread bytes; streamed ones do not") {
+  std::string data = "0123456789";
+  memory_body_source view(data);
+  string_body_source owned(data);
+  for (body_source* src : {static_cast<body_source*>(&view), static_cast<body_source*>(&owned)}) {
+    REQUIRE(src->unread().has_value());
+    CHECK(*src->unread() == "0123456789");
+    std::array<char, 4> buf{};
+    std::error_code ec;
+    CHECK(src->read(buf, ec) == 4);
+    CHECK(*src->unread() == "456789");
+    read_all(*src);
+    CHECK(src->unread()->empty());
+  }
+  generator_body_source gen([](std::span<char>, std::error_code&) { return std::size_t{0}; });
+  CHECK_FALSE(gen.unread().has_value());
+  file_body_source file;
+  CHECK_FALSE(file.unread().has_value());
+}
+
 TEST_CASE("body_source: string source owns its bytes; empty body ends at once") {
   string_body_source src(std::string(100, 'x'));
   CHECK(src.size() == 100);

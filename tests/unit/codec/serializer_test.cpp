@@ -564,6 +564,43 @@ TEST_CASE("serializer: pieces never exceed the piece size and chunk sizes match 
   }
 }
 
+TEST_CASE("serializer: one serializer reused for many messages writes what fresh ones do") {
+  std::string data;
+  for (int i = 0; i < 100; ++i) {
+    data += std::to_string(i);
+  }
+  auto req = post_head();
+  auto res = ok_head();
+  serializer reused;
+  // Piece sizes that shrink and grow again: the kept read buffer must never be too small.
+  for (std::size_t piece_size : {std::size_t{1024}, std::size_t{64}, std::size_t{4096}}) {
+    CAPTURE(piece_size);
+    request_options opt;
+    opt.piece_size = piece_size;
+    opt.preview = 50;
+    memory_body_source body(data);
+    auto unknown = unsized(data); // read ahead after the preview, into the kept buffer
+    for (body_source* source :
+         {static_cast<body_source*>(&body), static_cast<body_source*>(&unknown)}) {
+      REQUIRE_FALSE(reused.start_request(request("REQMOD"), {&req, nullptr, source}, opt));
+      std::string wire = drain(reused, piece_size);
+      REQUIRE(reused.awaiting_preview_decision());
+      reused.continue_after_preview();
+      wire += drain(reused, piece_size);
+      CHECK(reused.done());
+      memory_body_source again(data);
+      CHECK(wire == whole_request(request("REQMOD"), {&req, nullptr, &again}, opt));
+    }
+    response_options ropt;
+    ropt.piece_size = piece_size;
+    memory_body_source echo(data);
+    REQUIRE_FALSE(reused.start_response(response(200, "OK"), {nullptr, &res, &echo}, ropt));
+    memory_body_source echo_again(data);
+    CHECK(drain(reused, piece_size) ==
+          whole_response(response(200, "OK"), {nullptr, &res, &echo_again}, ropt));
+  }
+}
+
 TEST_CASE("serializer: a 10 MiB generator body streams in bounded pieces") {
   constexpr std::uint64_t total = 10u << 20;
   std::uint64_t produced = 0;
