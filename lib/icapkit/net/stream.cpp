@@ -3,53 +3,23 @@
 #include "icapkit/net/tls.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #include <openssl/err.h>
-
-#include <optional>
-#include <tuple>
-#include <variant>
 
 namespace icapkit::net {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-using io_result = std::tuple<std::error_code, std::size_t>;
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   return format_peer(endpoint.address().to_string(), endpoint.port());
 }
 
-// Runs `operation` against `timer` set to `limit`. Returns the operation's result, or nullopt when
-// the timer won. An operation cancelled from outside returns its own operation_aborted.
-template <typename Operation>
-asio::awaitable<std::optional<io_result>> race(Operation operation, asio::steady_timer& timer,
-                                               stream::clock::time_point expiry) {
-  if (expiry == stream::clock::time_point::max()) {
-    co_return co_await std::move(operation);
-  }
-  if (expiry <= stream::clock::now()) {
-    co_return std::nullopt; // already late: starting I/O would only race the expired timer
-  }
-  timer.expires_at(expiry);
-  auto result = co_await (std::move(operation) || timer.async_wait(use_tuple));
-  if (result.index() == 0) {
-    co_return std::get<0>(result);
-  }
-  const auto [timer_error] = std::get<1>(result);
-  if (timer_error) {
-    co_return io_result{timer_error, 0}; // the caller cancelled us, not the clock
-  }
-  co_return std::nullopt;
-}
-
 } // namespace
 
 stream::stream(tcp::socket socket)
-    : socket_(std::move(socket)), read_timer_(socket_.get_executor()),
-      write_timer_(socket_.get_executor()) {
+    : socket_(std::move(socket)), read_deadline_(socket_.get_executor()),
+      write_deadline_(socket_.get_executor()) {
   std::error_code ignored;
   local_ = socket_.local_endpoint(ignored);
   remote_ = socket_.remote_endpoint(ignored);
@@ -62,7 +32,9 @@ stream::stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> context)
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *context_);
 }
 
-stream::~stream() = default;
+stream::~stream() {
+  *alive_ = false;
+}
 
 stream::wait_limit stream::next_limit(std::chrono::milliseconds fallback) const noexcept {
   const auto idle = idle_timeout_.count() > 0 ? idle_timeout_ : fallback;
@@ -71,6 +43,34 @@ stream::wait_limit stream::next_limit(std::chrono::milliseconds fallback) const 
     return {deadline_, errc::deadline_exceeded};
   }
   return {idle_expiry, errc::idle_timeout};
+}
+
+bool stream::arm(operation_deadline& deadline, const wait_limit& limit) {
+  if (limit.expiry == clock::time_point::max()) {
+    return true;
+  }
+  if (limit.expiry <= clock::now()) {
+    return false; // already late: starting I/O would only race the expired timer
+  }
+  deadline.pending = true;
+  deadline.code = limit.code;
+  deadline.timer.expires_at(limit.expiry);
+  deadline.timer.async_wait([this, alive = alive_, &deadline](std::error_code ec) {
+    // A cancelled wait, a stream already gone, or a wait that fired while its operation was
+    // completing (the timer now belongs to a later operation with a later expiry): nothing to do.
+    if (ec || !*alive || !deadline.pending || deadline.timer.expiry() > clock::now()) {
+      return;
+    }
+    fail_timeout(deadline.code);
+  });
+  return true;
+}
+
+void stream::disarm(operation_deadline& deadline) noexcept {
+  if (deadline.pending) {
+    deadline.pending = false;
+    deadline.timer.cancel();
+  }
 }
 
 std::error_code stream::fail(std::error_code cause) {
@@ -100,17 +100,12 @@ asio::awaitable<void> stream::handshake(asio::ssl::stream_base::handshake_type t
     co_return;
   }
   const wait_limit limit = next_limit(std::chrono::milliseconds{0});
-  auto operation = [this, type]() -> asio::awaitable<io_result> {
-    auto [error] = co_await tls_->async_handshake(type, use_tuple);
-    co_return io_result{error, 0};
-  };
-  auto handshaking = operation();
-  const auto result = co_await race(std::move(handshaking), read_timer_, limit.expiry);
-  if (!result) {
+  if (!arm(read_deadline_, limit)) {
     ec = fail_timeout(limit.code);
     co_return;
   }
-  const std::error_code error = std::get<0>(*result);
+  const auto [error] = co_await tls_->async_handshake(type, use_tuple);
+  disarm(read_deadline_);
   if (!error) {
     co_return;
   }
@@ -137,14 +132,13 @@ asio::awaitable<std::size_t> stream::read_some(asio::mutable_buffer buffer, std:
     co_return 0;
   }
   const wait_limit limit = next_limit(std::chrono::milliseconds{0});
-  auto operation =
-      tls_ ? tls_->async_read_some(buffer, use_tuple) : socket_.async_read_some(buffer, use_tuple);
-  const auto result = co_await race(std::move(operation), read_timer_, limit.expiry);
-  if (!result) {
+  if (!arm(read_deadline_, limit)) {
     ec = fail_timeout(limit.code);
     co_return 0;
   }
-  const auto [error, transferred] = *result;
+  const auto [error, transferred] = tls_ ? co_await tls_->async_read_some(buffer, use_tuple)
+                                         : co_await socket_.async_read_some(buffer, use_tuple);
+  disarm(read_deadline_);
   if (error) {
     ec = fail(error);
     co_return 0;
@@ -160,14 +154,13 @@ asio::awaitable<void> stream::write_all(asio::const_buffer buffer, std::error_co
       co_return;
     }
     const wait_limit limit = next_limit(std::chrono::milliseconds{0});
-    auto operation = tls_ ? tls_->async_write_some(buffer, use_tuple)
-                          : socket_.async_write_some(buffer, use_tuple);
-    const auto result = co_await race(std::move(operation), write_timer_, limit.expiry);
-    if (!result) {
+    if (!arm(write_deadline_, limit)) {
       ec = fail_timeout(limit.code);
       co_return;
     }
-    const auto [error, transferred] = *result;
+    const auto [error, transferred] = tls_ ? co_await tls_->async_write_some(buffer, use_tuple)
+                                           : co_await socket_.async_write_some(buffer, use_tuple);
+    disarm(write_deadline_);
     if (error) {
       ec = fail(error);
       co_return;
@@ -182,13 +175,11 @@ asio::awaitable<void> stream::shutdown() {
   }
   if (tls_) {
     const wait_limit limit = next_limit(std::chrono::seconds{2});
-    auto operation = [this]() -> asio::awaitable<io_result> {
-      auto [error] = co_await tls_->async_shutdown(use_tuple);
-      co_return io_result{error, 0};
-    };
     // Peers often close without answering close_notify; either way we are done.
-    auto closing = operation();
-    co_await race(std::move(closing), write_timer_, limit.expiry);
+    if (arm(write_deadline_, limit)) {
+      co_await tls_->async_shutdown(use_tuple);
+      disarm(write_deadline_);
+    }
   }
   std::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -197,8 +188,8 @@ asio::awaitable<void> stream::shutdown() {
 void stream::close() noexcept {
   std::error_code ignored;
   socket_.close(ignored);
-  read_timer_.cancel();
-  write_timer_.cancel();
+  read_deadline_.timer.cancel();
+  write_deadline_.timer.cancel();
 }
 
 } // namespace icapkit::net

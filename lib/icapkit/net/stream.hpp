@@ -65,7 +65,8 @@ public:
   asio::awaitable<void> write_all(asio::const_buffer buffer, std::error_code& ec);
 
   // Graceful end: TLS close_notify (bounded by the idle timeout and deadline, 2 s if neither is
-  // set), then a TCP shutdown of both directions. Best effort: errors are ignored. Does not close.
+  // set), then a TCP shutdown of both directions. Best effort: errors are ignored. Does not close,
+  // unless close_notify timed out (a timeout closes the stream, as for any operation).
   asio::awaitable<void> shutdown();
 
   // Closes the socket at once; pending operations complete with operation_aborted.
@@ -82,15 +83,29 @@ private:
     clock::time_point expiry;
     errc code; // which timeout expiry stands for
   };
+  // The deadline of the operation pending in one direction: a timer whose expiry ends the stream
+  // (fail_timeout), so the operation completes with operation_aborted and fail() reports the
+  // timeout. Cheaper than racing each operation against a timer in a parallel group.
+  struct operation_deadline {
+    explicit operation_deadline(const asio::any_io_executor& executor) : timer(executor) {}
+    asio::steady_timer timer;
+    bool pending = false; // an operation is waiting under the timer
+    errc code = errc::idle_timeout;
+  };
   wait_limit next_limit(std::chrono::milliseconds fallback) const noexcept;
+  // False when the limit has already passed: the operation must not start.
+  bool arm(operation_deadline& deadline, const wait_limit& limit);
+  void disarm(operation_deadline& deadline) noexcept;
   std::error_code fail(std::error_code cause);
   std::error_code fail_timeout(errc code);
 
   std::shared_ptr<asio::ssl::context> context_; // outlives tls_
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
-  asio::steady_timer read_timer_;  // reads and writes may be outstanding at the same time
-  asio::steady_timer write_timer_; // so each direction has its own timer
+  operation_deadline read_deadline_;  // reads and writes may be outstanding at the same time
+  operation_deadline write_deadline_; // so each direction has its own timer
+  // Shared with the timers' handlers: a handler that runs after the stream is gone sees false.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::chrono::milliseconds idle_timeout_{0};
   clock::time_point deadline_ = clock::time_point::max();
   tcp::endpoint local_;
