@@ -183,6 +183,7 @@ std::error_code validate_shape(const encapsulated& enc, message_role role) {
 
 std::string to_string(const encapsulated& enc) {
   std::string out;
+  out.reserve(enc.entities.size() * 24); // "req-body=123456, " fits
   for (const auto& e : enc.entities) {
     if (!out.empty()) {
       out += ", ";
@@ -197,6 +198,7 @@ std::string to_string(const encapsulated& enc) {
 encapsulated compute_encapsulated(std::optional<std::size_t> req_hdr_size,
                                   std::optional<std::size_t> res_hdr_size, section body_kind) {
   encapsulated enc;
+  enc.entities.reserve(3);
   std::uint64_t offset = 0;
   if (req_hdr_size) {
     enc.entities.push_back({section::req_hdr, offset});

@@ -2,6 +2,7 @@
 
 #include "icapkit/codec/errc.hpp"
 
+#include <array>
 #include <limits>
 
 namespace icapkit::codec {
@@ -38,11 +39,28 @@ std::string_view protocol_of(head_kind k) noexcept {
 
 namespace detail {
 
-bool is_token_char(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-    return true;
+namespace {
+
+// tchar (RFC 9110 5.6.2) by byte value: one lookup per character of every field name.
+constexpr std::array<bool, 256> token_chars = [] {
+  std::array<bool, 256> table{};
+  for (char c = 'a'; c <= 'z'; ++c) {
+    table[static_cast<unsigned char>(c)] = true;
+    table[static_cast<unsigned char>(c - 'a' + 'A')] = true;
   }
-  return std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
+  for (char c = '0'; c <= '9'; ++c) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  for (char c : std::string_view{"!#$%&'*+-.^_`|~"}) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}();
+
+} // namespace
+
+bool is_token_char(char c) noexcept {
+  return token_chars[static_cast<unsigned char>(c)];
 }
 
 bool is_valid_token(std::string_view s) noexcept {

@@ -25,6 +25,9 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 void header_list::add(std::string name, std::string value) {
+  if (fields_.empty()) {
+    fields_.reserve(8); // a head has a handful of fields: one allocation instead of four
+  }
   fields_.push_back({std::move(name), std::move(value)});
 }
 

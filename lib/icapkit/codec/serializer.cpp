@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 #include <initializer_list>
 
@@ -46,24 +47,29 @@ bool valid_target(std::string_view s) {
   });
 }
 
+void append_number(std::string& out, int n) {
+  std::array<char, 16> digits{};
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
+  out.append(digits.data(), end);
+}
+
 void append_version(std::string& out, std::string_view protocol, version v) {
   out += protocol;
   out += '/';
-  out += std::to_string(v.major);
+  append_number(out, v.major);
   out += '.';
-  out += std::to_string(v.minor);
+  append_number(out, v.minor);
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
-  for (char c : value) {
-    if (c == '\n') {
-      out += "\r\n\t"; // obs-fold, the way X-Violations-Found is sent
-    } else {
-      out += c;
-    }
+  for (auto fold = value.find('\n'); fold != std::string_view::npos; fold = value.find('\n')) {
+    out += value.substr(0, fold);
+    out += "\r\n\t"; // obs-fold, the way X-Violations-Found is sent
+    value.remove_prefix(fold + 1);
   }
+  out += value;
   out += crlf;
 }
 
@@ -108,13 +114,37 @@ std::string allow_value(bool allow_204, bool allow_206) {
   return allow_204 ? "204" : "206";
 }
 
+void append_head(std::string& out, const http_request_head& head) {
+  out += head.method;
+  out += ' ';
+  out += head.target;
+  out += ' ';
+  append_version(out, "HTTP", head.http_version);
+  out += crlf;
+  append_fields(out, head.headers);
+  out += crlf;
+}
+
+void append_head(std::string& out, const http_response_head& head) {
+  append_version(out, "HTTP", head.http_version);
+  out += ' ';
+  append_number(out, head.status);
+  out += ' ';
+  out += head.reason;
+  out += crlf;
+  append_fields(out, head.headers);
+  out += crlf;
+}
+
+// Where each encapsulated HTTP head ends up: their sizes, for the Encapsulated offsets.
 struct serialized_parts {
-  std::string bytes; // the encapsulated HTTP heads, back to back
   std::optional<std::size_t> request_head_size;
   std::optional<std::size_t> response_head_size;
 };
 
-std::error_code serialize_parts(const encapsulated_parts& parts, serialized_parts& out);
+// Appends the encapsulated HTTP heads to `out`, back to back.
+std::error_code serialize_parts(const encapsulated_parts& parts, std::string& out,
+                                serialized_parts& sizes);
 
 // Caller headers except those the serializer writes itself.
 void append_caller_fields(std::string& out, const header_list& fields,
@@ -163,21 +193,14 @@ std::error_code validate_head(const http_response_head& head) {
 }
 
 std::string serialize_head(const http_request_head& head) {
-  std::string out = head.method + ' ' + head.target + ' ';
-  append_version(out, "HTTP", head.http_version);
-  out += crlf;
-  append_fields(out, head.headers);
-  out += crlf;
+  std::string out;
+  append_head(out, head);
   return out;
 }
 
 std::string serialize_head(const http_response_head& head) {
   std::string out;
-  append_version(out, "HTTP", head.http_version);
-  out += ' ' + std::to_string(head.status) + ' ' + head.reason;
-  out += crlf;
-  append_fields(out, head.headers);
-  out += crlf;
+  append_head(out, head);
   return out;
 }
 
@@ -185,6 +208,7 @@ void serializer::reset(std::size_t piece_size) {
   phase_ = phase::idle;
   piece_size_ = std::max(piece_size, min_piece_size);
   head_.clear();
+  http_heads_.clear();
   icap_head_size_ = 0;
   head_sent_ = 0;
   encapsulated_.reset();
@@ -208,21 +232,23 @@ void serializer::reset(std::size_t piece_size) {
 
 namespace {
 
-std::error_code serialize_parts(const encapsulated_parts& parts, serialized_parts& out) {
+std::error_code serialize_parts(const encapsulated_parts& parts, std::string& out,
+                                serialized_parts& sizes) {
   if (parts.request_head != nullptr) {
     if (auto ec = validate_head(*parts.request_head)) {
       return ec;
     }
-    out.bytes += serialize_head(*parts.request_head);
-    out.request_head_size = out.bytes.size();
+    const auto before = out.size();
+    append_head(out, *parts.request_head);
+    sizes.request_head_size = out.size() - before;
   }
   if (parts.response_head != nullptr) {
     if (auto ec = validate_head(*parts.response_head)) {
       return ec;
     }
-    auto head = serialize_head(*parts.response_head);
-    out.response_head_size = head.size();
-    out.bytes += head;
+    const auto before = out.size();
+    append_head(out, *parts.response_head);
+    sizes.response_head_size = out.size() - before;
   }
   return {};
 }
@@ -269,11 +295,15 @@ std::error_code serializer::prepare_request(const icap_request_head& head,
   if (auto ec = validate_fields(head.headers)) {
     return ec;
   }
-  if (auto ec = serialize_parts(parts, heads)) {
+  if (auto ec = serialize_parts(parts, http_heads_, heads)) {
     return ec;
   }
   bool has_parts = parts.request_head || parts.response_head || parts.body;
-  std::string out = head.method + ' ' + target.to_string() + ' ';
+  std::string& out = head_;
+  out += head.method;
+  out += ' ';
+  out += target.to_string();
+  out += ' ';
   append_version(out, "ICAP", head.icap_version);
   out += crlf;
   auto host = head.headers.get("Host");
@@ -316,7 +346,7 @@ std::error_code serializer::prepare_request(const icap_request_head& head,
     append_field(out, "Allow", allow_value(opt.allow_204, opt.allow_206));
   }
   out += crlf;
-  begin(std::move(out), heads.bytes, parts.body, parts.body != nullptr);
+  begin(parts.body, parts.body != nullptr);
   return {};
 }
 
@@ -333,15 +363,18 @@ std::error_code serializer::prepare_response(const icap_response_head& head,
     return ec;
   }
   serialized_parts heads;
-  if (auto ec = serialize_parts(parts, heads)) {
+  if (auto ec = serialize_parts(parts, http_heads_, heads)) {
     return ec;
   }
   // A 206 without a source is a header-only adaptation: new heads, an empty body section, then
   // the original body from offset N.
   bool body = parts.body != nullptr || opt.use_original_body.has_value();
-  std::string out;
+  std::string& out = head_;
   append_version(out, "ICAP", head.icap_version);
-  out += ' ' + std::to_string(head.status) + ' ' + head.reason;
+  out += ' ';
+  append_number(out, head.status);
+  out += ' ';
+  out += head.reason;
   out += crlf;
   append_caller_fields(out, head.headers, {"Encapsulated"});
   bool has_parts = parts.request_head || parts.response_head || body;
@@ -370,15 +403,13 @@ std::error_code serializer::prepare_response(const icap_response_head& head,
     last_chunk_ = "0; use-original-body=" + std::to_string(*opt.use_original_body) + "\r\n\r\n";
   }
   out += crlf;
-  begin(std::move(out), heads.bytes, parts.body, body);
+  begin(parts.body, body);
   return {};
 }
 
-void serializer::begin(std::string icap_head, const std::string& http_heads, body_source* body,
-                       bool chunked_body) {
-  head_ = std::move(icap_head);
+void serializer::begin(body_source* body, bool chunked_body) {
   icap_head_size_ = head_.size();
-  head_ += http_heads;
+  head_ += http_heads_;
   body_ = body;
   chunked_body_ = chunked_body;
   if (chunked_body_) {

@@ -112,8 +112,8 @@ private:
                                   const request_options& opt);
   std::error_code prepare_response(const icap_response_head& head, const encapsulated_parts& parts,
                                    const response_options& opt);
-  void begin(std::string icap_head, const std::string& http_heads, body_source* body,
-             bool chunked_body);
+  // Appends http_heads_ to the ICAP head built in head_ and starts sending.
+  void begin(body_source* body, bool chunked_body);
   bool emit_head();
   bool emit_body(std::error_code& ec);
   bool finish_preview(std::error_code& ec);
@@ -123,7 +123,8 @@ private:
 
   phase phase_ = phase::idle;
   std::size_t piece_size_ = default_piece_size;
-  std::string head_; // ICAP head followed by the encapsulated HTTP heads
+  std::string head_;       // ICAP head followed by the encapsulated HTTP heads
+  std::string http_heads_; // the encapsulated HTTP heads while the ICAP head is built
   std::size_t icap_head_size_ = 0;
   std::size_t head_sent_ = 0;
   std::optional<encapsulated> encapsulated_;

@@ -230,18 +230,44 @@ std::string uri::target() const {
   return query.empty() ? path : path + '?' + query;
 }
 
-std::string uri::to_string() const {
-  std::string out = scheme + "://";
-  out += ipv6_literal ? '[' + host + ']' : host;
-  if (port_explicit || port != default_port(scheme)) {
-    out += ':' + std::to_string(port);
+namespace {
+
+void append_host_port(std::string& out, const uri& u, bool with_port) {
+  if (u.ipv6_literal) {
+    out += '[';
+    out += u.host;
+    out += ']';
+  } else {
+    out += u.host;
   }
-  return out + target();
+  if (with_port) {
+    std::array<char, 8> digits{};
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), u.port).ptr;
+    out += ':';
+    out.append(digits.data(), end);
+  }
+}
+
+} // namespace
+
+std::string uri::to_string() const {
+  std::string out;
+  out.reserve(scheme.size() + host.size() + path.size() + query.size() + 16);
+  out += scheme;
+  out += "://";
+  append_host_port(out, *this, port_explicit || port != default_port(scheme));
+  out += path;
+  if (!query.empty()) {
+    out += '?';
+    out += query;
+  }
+  return out;
 }
 
 std::string host_header_value(const uri& u) {
-  std::string out = u.ipv6_literal ? '[' + u.host + ']' : u.host;
-  return out + ':' + std::to_string(u.port);
+  std::string out;
+  append_host_port(out, u, true);
+  return out;
 }
 
 } // namespace icapkit::codec

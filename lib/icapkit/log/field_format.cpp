@@ -75,17 +75,22 @@ std::string icap_server_ip_to_string(std::uint32_t ip) {
 }
 
 std::string join_icap_headers(const codec::header_list& headers) {
+  std::size_t size = 0;
+  for (const auto& field : headers) {
+    size += field.name.size() + field.value.size() + 4; // ": " and CRLF; folds add a little
+  }
   std::string text;
+  text.reserve(size);
   for (const auto& field : headers) {
     text += field.name;
     text += ": ";
-    for (const char c : field.value) {
-      if (c == '\n') {
-        text += "\r\n\t"; // TAB folding, as c-icap and our serializer write it
-      } else {
-        text += c;
-      }
+    std::string_view value = field.value;
+    for (auto fold = value.find('\n'); fold != std::string_view::npos; fold = value.find('\n')) {
+      text += value.substr(0, fold);
+      text += "\r\n\t"; // TAB folding, as c-icap and our serializer write it
+      value.remove_prefix(fold + 1);
     }
+    text += value;
     text += "\r\n";
   }
   return text;

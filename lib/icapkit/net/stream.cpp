@@ -11,10 +11,6 @@ namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
-  return format_peer(endpoint.address().to_string(), endpoint.port());
-}
-
 } // namespace
 
 stream::stream(tcp::socket socket)
@@ -23,7 +19,8 @@ stream::stream(tcp::socket socket)
   std::error_code ignored;
   local_ = socket_.local_endpoint(ignored);
   remote_ = socket_.remote_endpoint(ignored);
-  peer_ = endpoint_text(remote_);
+  remote_address_ = remote_.address().to_string();
+  peer_ = format_peer(remote_address_, remote_.port());
 }
 
 stream::stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> context)

@@ -36,6 +36,8 @@ public:
   // Both endpoints are captured at construction, so they stay valid after close().
   const tcp::endpoint& local_endpoint() const noexcept { return local_; }
   const tcp::endpoint& remote_endpoint() const noexcept { return remote_; }
+  // remote_endpoint()'s address as text ("127.0.0.1", "::1"), made once.
+  const std::string& remote_address() const noexcept { return remote_address_; }
   // How errors name the peer ("icap.example:11344"); defaults to the remote endpoint.
   const std::string& peer() const noexcept { return peer_; }
   void set_peer(std::string peer) { peer_ = std::move(peer); }
@@ -110,6 +112,7 @@ private:
   clock::time_point deadline_ = clock::time_point::max();
   tcp::endpoint local_;
   tcp::endpoint remote_;
+  std::string remote_address_;
   std::string peer_;
   std::error_code closed_by_timeout_; // a timeout closed the socket: the other direction reports it
   error_info last_error_;
