@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <memory>
 #include <span>
 #include <vector>
@@ -67,16 +68,21 @@ private:
   };
   struct exchange_plan;
 
-  std::size_t cap_for(const codec::uri& service) const;
+  std::size_t cap_for(std::string_view service_key) const;
   std::shared_ptr<asio::ssl::context> tls_context(net::error_info& error);
-  asio::awaitable<void> open(const codec::uri& service, clock::time_point deadline, attempt& out);
+  bool take_free_slot(const codec::uri& service, std::string_view service_key, attempt& out);
+  asio::awaitable<void> open(const codec::uri& service, std::string_view service_key,
+                             clock::time_point deadline, attempt& out);
   void give_back(connection_slot& slot, bool reusable);
   std::unique_ptr<transaction_buffers> take_buffers();
   void keep_buffers(std::unique_ptr<transaction_buffers> buffers);
-  codec::icap_request_head request_head(codec::icap_method method, const codec::uri& service) const;
-  asio::awaitable<void> run_once(const codec::uri& service, codec::serializer& request,
-                                 const transaction_settings& ts, clock::time_point deadline,
-                                 attempt& out);
+  const codec::icap_request_head& request_head(codec::icap_method method,
+                                               std::string_view service_key);
+  codec::icap_request_head make_request_head(codec::icap_method method,
+                                             std::string_view service_key) const;
+  asio::awaitable<void> run_once(const codec::uri& service, std::string_view service_key,
+                                 codec::serializer& request, const transaction_settings& ts,
+                                 clock::time_point deadline, attempt& out);
   asio::awaitable<void> send_exchange(exchange_plan& plan, exchange_result& result);
   asio::awaitable<void> merge_original(exchange_plan& plan, exchange_result& result);
   void conclude(exchange_plan& plan, exchange_result& result);
@@ -88,11 +94,15 @@ private:
   std::shared_ptr<asio::ssl::context> tls_context_;
   options_cache cache_;
   std::vector<std::unique_ptr<transaction_buffers>> spare_buffers_;
+  // By codec::icap_method (options, reqmod, respmod, other).
+  using heads_by_method = std::array<std::optional<codec::icap_request_head>, 4>;
+  std::map<std::string, heads_by_method, std::less<>> request_heads_; // by service URI
 };
 
-std::size_t client_core::cap_for(const codec::uri& service) const {
+// service_key: the service URI in normal form (codec::uri::to_string), the options cache's key.
+std::size_t client_core::cap_for(std::string_view service_key) const {
   std::size_t cap = std::max<std::size_t>(settings_.max_connections_per_server, 1);
-  if (const auto* known = cache_.find(service.to_string(), clock::now())) {
+  if (const auto* known = cache_.find(service_key, clock::now())) {
     if (known->max_connections && *known->max_connections > 0) {
       cap = std::min<std::size_t>(cap, *known->max_connections);
     }
@@ -109,24 +119,45 @@ std::shared_ptr<asio::ssl::context> client_core::tls_context(net::error_info& er
   return tls_context_;
 }
 
-// Takes a pool slot (bounded by the deadline), then reuses an idle connection or opens one.
-asio::awaitable<void> client_core::open(const codec::uri& service, clock::time_point deadline,
-                                        attempt& out) {
+// Takes a free pool slot without waiting, with an idle connection when there is one (the usual
+// case of a busy client, which then needs no coroutine to open); false when every slot is in use.
+bool client_core::take_free_slot(const codec::uri& service, std::string_view service_key,
+                                 attempt& out) {
   auto& slot = out.slot;
-  auto& error = out.report.error;
   slot.key = pool_key{service.host, service.port, service.tls()};
-  std::error_code ec;
-  auto lease = co_await pool_.acquire(slot.key, cap_for(service), deadline, ec);
-  if (ec) {
-    error = net::error_info{ec, {}, "waiting for a free connection", service.authority()};
-    out.open_failed_in = exchange_phase::pool;
-    co_return;
+  auto lease = pool_.try_acquire(slot.key, cap_for(service_key));
+  if (!lease) {
+    return false;
   }
   slot.held = true;
-  if (lease.stream) {
-    slot.stream = std::move(lease.stream);
+  if (lease->stream) {
+    slot.stream = std::move(lease->stream);
     slot.reused = true;
-    co_return;
+  }
+  return true;
+}
+
+// Waits for a pool slot (bounded by the deadline) unless one is held already, then reuses an
+// idle connection or opens one.
+asio::awaitable<void> client_core::open(const codec::uri& service, std::string_view service_key,
+                                        clock::time_point deadline, attempt& out) {
+  auto& slot = out.slot;
+  auto& error = out.report.error;
+  if (!slot.held) {
+    slot.key = pool_key{service.host, service.port, service.tls()};
+    std::error_code ec;
+    auto lease = co_await pool_.acquire(slot.key, cap_for(service_key), deadline, ec);
+    if (ec) {
+      error = net::error_info{ec, {}, "waiting for a free connection", service.authority()};
+      out.open_failed_in = exchange_phase::pool;
+      co_return;
+    }
+    slot.held = true;
+    if (lease.stream) {
+      slot.stream = std::move(lease.stream);
+      slot.reused = true;
+      co_return;
+    }
   }
   std::shared_ptr<asio::ssl::context> context;
   if (service.tls() && !(context = tls_context(error))) {
@@ -180,11 +211,26 @@ void client_core::keep_buffers(std::unique_ptr<transaction_buffers> buffers) {
   }
 }
 
-codec::icap_request_head client_core::request_head(codec::icap_method method,
-                                                   const codec::uri& service) const {
+// The ICAP head of every `method` request to the service: built at the first one, then reused.
+// The reference stays valid for the client's life.
+const codec::icap_request_head& client_core::request_head(codec::icap_method method,
+                                                          std::string_view service_key) {
+  auto found = request_heads_.find(service_key);
+  if (found == request_heads_.end()) {
+    found = request_heads_.emplace(std::string(service_key), heads_by_method{}).first;
+  }
+  auto& head = found->second[static_cast<std::size_t>(method)];
+  if (!head) {
+    head = make_request_head(method, service_key);
+  }
+  return *head;
+}
+
+codec::icap_request_head client_core::make_request_head(codec::icap_method method,
+                                                        std::string_view service_key) const {
   codec::icap_request_head head;
   head.method = std::string(codec::to_string(method));
-  head.uri = service.to_string();
+  head.uri = std::string(service_key);
   if (!settings_.user_agent.empty()) {
     head.headers.add("User-Agent", settings_.user_agent);
   }
@@ -201,11 +247,14 @@ codec::icap_request_head client_core::request_head(codec::icap_method method,
 }
 
 // One connection and one transaction; the slot is given back before returning.
-asio::awaitable<void> client_core::run_once(const codec::uri& service, codec::serializer& request,
+asio::awaitable<void> client_core::run_once(const codec::uri& service, std::string_view service_key,
+                                            codec::serializer& request,
                                             const transaction_settings& ts,
                                             clock::time_point deadline, attempt& out) {
   out.icap_head = std::string(request.icap_head());
-  co_await open(service, deadline, out);
+  if (!take_free_slot(service, service_key, out) || !out.slot.stream) {
+    co_await open(service, service_key, deadline, out);
+  }
   if (!out.slot.stream) {
     if (!out.report.error.code) {
       out.report.error.code = net::errc::connection_refused;
@@ -216,7 +265,7 @@ asio::awaitable<void> client_core::run_once(const codec::uri& service, codec::se
     co_return;
   }
   auto& stream = *out.slot.stream;
-  out.server_address = stream.remote_endpoint().address().to_string();
+  out.server_address = stream.remote_address();
   out.server_port = stream.remote_endpoint().port();
   out.source_port = stream.local_endpoint().port();
   stream.set_deadline(deadline);
@@ -248,14 +297,13 @@ asio::awaitable<options_reply> client_core::options(const codec::uri& service, b
   attempt run;
   for (int tries = 0; tries < 2; ++tries) {
     auto& request = buffers->request;
-    if (auto ec =
-            request.start_request(request_head(codec::icap_method::options, service), {}, opt)) {
+    if (auto ec = request.start_request(request_head(codec::icap_method::options, key), {}, opt)) {
       run.report.error = net::error_info{ec, {}, "building the OPTIONS request", {}};
       run.report.error_message = describe_failure(run.report.error);
       break;
     }
     run = attempt{};
-    co_await run_once(service, request, ts, deadline, run);
+    co_await run_once(service, key, request, ts, deadline, run);
     // An idle connection the server had closed meanwhile: once more on a fresh one.
     if (!(run.report.error.code && run.slot.reused && !run.report.any_response_bytes)) {
       break;
@@ -281,7 +329,7 @@ asio::awaitable<options_reply> client_core::options(const codec::uri& service, b
 
 struct client_core::exchange_plan {
   exchange_request request;
-  std::optional<service_options> options;
+  std::string service_key; // request.service in normal form: the options cache's key
   codec::request_options opt;
   clock::time_point start;
   clock::time_point deadline;
@@ -313,7 +361,7 @@ exchange_phase failed_phase(const transaction_report& report) {
 }
 
 std::optional<std::uint64_t> preview_for(const client_settings& settings,
-                                         const std::optional<service_options>& options,
+                                         const service_options* options,
                                          std::string_view extension) {
   if (!settings.enable_preview) {
     return std::nullopt;
@@ -357,14 +405,14 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
     parts.response_head = request.http_response ? &*request.http_response : nullptr;
     parts.body = plan.sent.get();
     auto& serializer = buffers->request;
-    const auto head = request_head(request.method, request.service);
+    const auto& head = request_head(request.method, plan.service_key);
     plan.run = attempt{};
     if (auto ec = serializer.start_request(head, parts, plan.opt)) {
       plan.run.report.error = net::error_info{ec, {}, "building the ICAP request", {}};
       plan.run.report.error_message = describe_failure(plan.run.report.error);
       break;
     }
-    co_await run_once(request.service, serializer, ts, plan.deadline, plan.run);
+    co_await run_once(request.service, plan.service_key, serializer, ts, plan.deadline, plan.run);
     result.body_bytes_sent = serializer.body_bytes_sent();
     const auto& report = plan.run.report;
     const bool dead_idle = report.error.code && plan.run.slot.reused && !report.any_response_bytes;
@@ -482,13 +530,15 @@ asio::awaitable<exchange_result> client_core::exchange(exchange_request request)
   exchange_result result;
   exchange_plan plan;
   plan.request = std::move(request);
+  plan.service_key = plan.request.service.to_string();
   plan.start = clock::now();
-  if (settings_.fetch_options) {
+  // The cached options are read in place (valid until the next co_await); a miss fetches them.
+  const service_options* options = nullptr;
+  std::optional<service_options> fetched;
+  if (settings_.fetch_options && (options = cache_.find(plan.service_key, plan.start)) == nullptr) {
     const auto asked = clock::now();
-    auto reply = co_await options(plan.request.service, true);
-    if (!reply.from_cache) {
-      result.timings.options = to_us(clock::now() - asked);
-    }
+    auto reply = co_await this->options(plan.request.service, false);
+    result.timings.options = to_us(clock::now() - asked);
     if (!reply.ok()) {
       plan.options_failed = true;
       plan.run.report.error = reply.error;
@@ -498,23 +548,26 @@ asio::awaitable<exchange_result> client_core::exchange(exchange_request request)
       conclude(plan, result);
       co_return result;
     }
-    plan.options = std::move(reply.options);
+    fetched = std::move(reply.options);
+    options = &*fetched;
   }
-  if (plan.options &&
-      plan.options->for_extension(plan.request.file_extension) == transfer_decision::ignore) {
+  if (options != nullptr &&
+      options->for_extension(plan.request.file_extension) == transfer_decision::ignore) {
     result.not_sent = true;
     conclude(plan, result);
     co_return result;
   }
-  plan.opt.preview = preview_for(settings_, plan.options, plan.request.file_extension);
+  plan.opt.preview = preview_for(settings_, options, plan.request.file_extension);
   plan.opt.allow_204 = settings_.allow_204;
-  plan.opt.allow_206 = settings_.allow_206 && (!plan.options || plan.options->allow_206);
+  plan.opt.allow_206 = settings_.allow_206 && (options == nullptr || options->allow_206);
   plan.opt.piece_size = settings_.piece_size;
   result.preview_sent = plan.opt.preview;
   plan.start = clock::now();
   plan.deadline = plan.start + settings_.response_timeout;
   co_await send_exchange(plan, result);
-  co_await merge_original(plan, result);
+  if (plan.run.report.use_original_body) {
+    co_await merge_original(plan, result);
+  }
   conclude(plan, result);
   co_return result;
 }
@@ -565,9 +618,9 @@ void client_core::conclude(exchange_plan& plan, exchange_result& result) {
   result.connection_reused = plan.run.slot.reused;
   result.error = report.error;
   result.error_message = report.error_message;
-  result.icap_response = report.response;
-  result.returned_request = report.returned_request;
-  result.returned_response = report.returned_response;
+  result.icap_response = std::move(report.response);
+  result.returned_request = std::move(report.returned_request);
+  result.returned_response = std::move(report.returned_response);
 
   classify_input in;
   in.method = request.method;

@@ -39,6 +39,18 @@ asio::awaitable<pool_lease> connection_pool::acquire(const pool_key& key, std::s
     }
     woken_before = true; // release() removed us from the queue
   }
+  co_return take_slot(server);
+}
+
+std::optional<pool_lease> connection_pool::try_acquire(const pool_key& key, std::size_t cap) {
+  auto& server = servers_[key];
+  if (server.in_use >= std::max<std::size_t>(cap, 1)) {
+    return std::nullopt;
+  }
+  return take_slot(server);
+}
+
+pool_lease connection_pool::take_slot(server_state& server) {
   ++server.in_use;
   pool_lease lease;
   while (!server.idle.empty() && !lease.stream) {
@@ -49,7 +61,7 @@ asio::awaitable<pool_lease> connection_pool::acquire(const pool_key& key, std::s
       lease.reused = true;
     }
   }
-  co_return lease;
+  return lease;
 }
 
 void connection_pool::release(const pool_key& key, std::unique_ptr<net::stream> reusable) {

@@ -15,6 +15,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -49,6 +50,9 @@ public:
   // passes first; the slot is not taken then.
   asio::awaitable<pool_lease> acquire(const pool_key& key, std::size_t cap,
                                       clock::time_point deadline, std::error_code& ec);
+  // What acquire() does when a slot is free, without waiting (and without a coroutine); nullopt
+  // when all `cap` slots are in use: co_await acquire() then.
+  std::optional<pool_lease> try_acquire(const pool_key& key, std::size_t cap);
 
   // Gives the slot back. A connection that ended its exchange cleanly is kept for reuse; pass
   // null (or a closed stream) when it must not be reused. Wakes the first waiter.
@@ -70,6 +74,7 @@ private:
     std::deque<std::unique_ptr<net::stream>> idle;
     std::list<waiter*> waiters;
   };
+  static pool_lease take_slot(server_state& server);
 
   asio::any_io_executor executor_;
   std::map<pool_key, server_state> servers_;

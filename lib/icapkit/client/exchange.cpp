@@ -166,7 +166,8 @@ private:
   std::error_code sink_error_;
 };
 
-// What the writer, the reader and the idle watchdog share; lives in run_transaction's frame.
+// What the writer, the reader and the idle watchdog share; lives in run_transaction's frame
+// until every helper has ended (running == 0).
 struct shared_state {
   shared_state(net::stream& c, codec::serializer& r,
                const std::function<asio::awaitable<void>()>& ready)
@@ -268,19 +269,26 @@ asio::awaitable<void> write_request(shared_state& state) {
   }
 }
 
-// Closes the connection when neither direction moved for io_timeout.
-asio::awaitable<void> watch_idle(shared_state& state, std::chrono::milliseconds io_timeout) {
-  while (!state.finished && io_timeout.count() > 0) {
-    const auto expiry = state.last_progress + io_timeout;
-    if (clock::now() >= expiry) {
-      state.idle_fired = true;
-      state.connection.close();
-      break;
-    }
-    state.watchdog.expires_at(expiry);
-    std::error_code ignored;
-    co_await state.watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+// Closes the connection when neither direction moved for io_timeout. A timer handler that
+// re-arms itself while there is progress (cheaper than a coroutine per transaction); counted
+// in state.running until it stops, so the state outlives it.
+void watch_idle(shared_state& state, std::chrono::milliseconds io_timeout) {
+  if (state.finished || io_timeout.count() <= 0) {
+    return;
   }
+  const auto expiry = state.last_progress + io_timeout;
+  if (clock::now() >= expiry) {
+    state.idle_fired = true;
+    state.connection.close();
+    return;
+  }
+  ++state.running;
+  state.watchdog.expires_at(expiry);
+  state.watchdog.async_wait([&state, io_timeout](std::error_code) {
+    --state.running;
+    watch_idle(state, io_timeout);
+    wake(state.joined);
+  });
 }
 
 void spawn_helper(shared_state& state, asio::awaitable<void> task) {
@@ -293,14 +301,6 @@ void spawn_helper(shared_state& state, asio::awaitable<void> task) {
                      std::rethrow_exception(failure); // a programming error, not peer input
                    }
                  });
-}
-
-asio::awaitable<void> join_helpers(shared_state& state) {
-  while (state.running > 0) {
-    state.joined.expires_at(clock::time_point::max());
-    std::error_code ignored;
-    co_await state.joined.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
 }
 
 net::error_info error_with_peer(std::error_code code, const net::stream& connection,
@@ -394,29 +394,27 @@ bool feed(reader_context& ctx, std::string_view data) {
   return false;
 }
 
-asio::awaitable<void> read_response(reader_context& ctx) {
-  std::unique_ptr<char[]> own_buffer;
-  std::span<char> buffer = ctx.settings.read_buffer;
-  if (buffer.empty()) {
-    own_buffer = std::make_unique_for_overwrite<char[]>(ctx.settings.piece_size);
-    buffer = std::span<char>(own_buffer.get(), ctx.settings.piece_size);
+// One read of the response: its bytes, or the failure. True when the response is complete or
+// failed.
+bool take_read(reader_context& ctx, std::string_view data, std::error_code ec) {
+  if (ec) {
+    ctx.report.error = read_failure(ctx.state, ctx.parser, ec);
+    return true;
   }
-  for (;;) {
-    std::error_code ec;
-    const std::size_t n =
-        co_await ctx.state.connection.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-    if (ec) {
-      ctx.report.error = read_failure(ctx.state, ctx.parser, ec);
-      co_return;
-    }
-    const auto now = clock::now();
-    ctx.state.last_progress = now;
-    ctx.report.last_byte_received = now;
-    ctx.report.any_response_bytes = true;
-    if (feed(ctx, std::string_view(buffer.data(), n))) {
-      co_return;
-    }
+  const auto now = clock::now();
+  ctx.state.last_progress = now;
+  ctx.report.last_byte_received = now;
+  ctx.report.any_response_bytes = true;
+  return feed(ctx, data);
+}
+
+// The caller's read buffer, or one of piece_size in `own`.
+std::span<char> read_space(const transaction_settings& settings, std::unique_ptr<char[]>& own) {
+  if (!settings.read_buffer.empty()) {
+    return settings.read_buffer;
   }
+  own = std::make_unique_for_overwrite<char[]>(settings.piece_size);
+  return {own.get(), settings.piece_size};
 }
 
 bool wants_close(const codec::icap_response_head& head) {
@@ -429,8 +427,8 @@ bool wants_close(const codec::icap_response_head& head) {
   return false;
 }
 
-// After the reader: decide whether the writer must be cut off, then wait for the helpers.
-asio::awaitable<void> wind_down(shared_state& state, reader_context& ctx) {
+// After the reader: decide whether the writer must be cut off, and tell the helpers to end.
+void stop_helpers(shared_state& state, reader_context& ctx) {
   auto& report = ctx.report;
   const bool request_can_end = state.request.done() || state.request.awaiting_preview_decision();
   if (report.error.code || !request_can_end) {
@@ -444,7 +442,37 @@ asio::awaitable<void> wind_down(shared_state& state, reader_context& ctx) {
   state.connection.set_idle_timeout(ctx.settings.io_timeout);
   wake(state.decision);
   wake(state.watchdog);
-  co_await join_helpers(state);
+}
+
+// What the reader saw and the writer did, once both have ended.
+void complete_report(shared_state& state, reader_context& ctx) {
+  auto& report = ctx.report;
+  auto& connection = state.connection;
+  if (!report.error.code && state.source_error) {
+    report.error = net::error_info{state.source_error, {}, "reading the body to send", {}};
+  }
+  if (report.error.code && !report.response && ctx.collector.head_complete() &&
+      ctx.collector.status() != 100) {
+    // The exchange failed after the server's status line (e.g. reset mid-body): the record still
+    // says what the server answered.
+    report.response = ctx.collector.take_head();
+  }
+  report.first_byte_sent = state.first_byte_time;
+  report.preview_ended = state.preview_ended;
+  report.preview_decided = state.preview_decided;
+  if (report.returned_body_section) {
+    report.returned_body_digest = ctx.collector.digest();
+  }
+  report.request_complete = state.request.done() && !state.write_error.code && !state.source_error;
+  report.reusable = !report.error.code && report.response_complete && report.request_complete &&
+                    !ctx.leftover && connection.is_open() && !wants_close(*report.response);
+  if (!report.reusable) {
+    connection.close();
+  }
+  report.timed_out = net::is_timeout(report.error.code);
+  if (report.error.code) {
+    report.error_message = describe_failure(report.error);
+  }
 }
 
 } // namespace
@@ -458,40 +486,29 @@ asio::awaitable<transaction_report> run_transaction(net::stream& connection,
   codec::parser parser(codec::parse_mode::icap_response, collector);
   parser.set_request_method(settings.method);
   reader_context ctx{state, report, settings, collector, parser};
+  std::unique_ptr<char[]> own_buffer;
+  const auto buffer = read_space(settings, own_buffer);
 
   // Reads may legitimately wait while a large body goes out, so the stream's per-operation idle
   // timer is off and the watchdog measures progress in either direction instead.
   connection.set_idle_timeout(std::chrono::milliseconds{0});
   spawn_helper(state, write_request(state));
-  spawn_helper(state, watch_idle(state, settings.io_timeout));
-  co_await read_response(ctx);
-  co_await wind_down(state, ctx);
-
-  if (!report.error.code && state.source_error) {
-    report.error = net::error_info{state.source_error, {}, "reading the body to send", {}};
+  watch_idle(state, settings.io_timeout);
+  // The reader is this coroutine (the loops are here, not in coroutines of their own: a
+  // coroutine frame per step costs an allocation per exchange).
+  for (bool done = false; !done;) {
+    std::error_code ec;
+    const std::size_t n =
+        co_await connection.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    done = take_read(ctx, std::string_view(buffer.data(), n), ec);
   }
-  if (report.error.code && !report.response && collector.head_complete() &&
-      collector.status() != 100) {
-    // The exchange failed after the server's status line (e.g. reset mid-body): the record still
-    // says what the server answered.
-    report.response = collector.take_head();
+  stop_helpers(state, ctx);
+  while (state.running > 0) { // the helpers use `state`: it must outlive them
+    state.joined.expires_at(clock::time_point::max());
+    std::error_code ignored;
+    co_await state.joined.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
-  report.first_byte_sent = state.first_byte_time;
-  report.preview_ended = state.preview_ended;
-  report.preview_decided = state.preview_decided;
-  if (report.returned_body_section) {
-    report.returned_body_digest = collector.digest();
-  }
-  report.request_complete = request.done() && !state.write_error.code && !state.source_error;
-  report.reusable = !report.error.code && report.response_complete && report.request_complete &&
-                    !ctx.leftover && connection.is_open() && !wants_close(*report.response);
-  if (!report.reusable) {
-    connection.close();
-  }
-  report.timed_out = net::is_timeout(report.error.code);
-  if (report.error.code) {
-    report.error_message = describe_failure(report.error);
-  }
+  complete_report(state, ctx);
   co_return report;
 }
 
