@@ -8,6 +8,26 @@ namespace icapkit::mock {
 
 namespace {
 
+// Fetched once: looking an algorithm up for every transaction costs more than a small body's
+// digest.
+const EVP_MD* fetched(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) {
+    throw std::bad_alloc(); // OpenSSL out of memory (or no default provider): nothing to recover
+  }
+  return md;
+}
+
+const EVP_MD* md5_method() {
+  static const EVP_MD* const method = fetched("MD5");
+  return method;
+}
+
+const EVP_MD* sha256_method() {
+  static const EVP_MD* const method = fetched("SHA2-256");
+  return method;
+}
+
 EVP_MD_CTX* make_context(const EVP_MD* md) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1) {
@@ -15,6 +35,15 @@ EVP_MD_CTX* make_context(const EVP_MD* md) {
     throw std::bad_alloc();
   }
   return ctx;
+}
+
+std::string empty_hex(const EVP_MD* md) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(nullptr, 0, out, &size, md, nullptr) != 1) {
+    return {};
+  }
+  return to_hex(std::string_view(reinterpret_cast<const char*>(out), size));
 }
 
 std::string final_hex(const EVP_MD_CTX* running) {
@@ -32,30 +61,33 @@ std::string final_hex(const EVP_MD_CTX* running) {
 
 } // namespace
 
-body_digest::body_digest() : md5_(make_context(EVP_md5())), sha256_(nullptr) {
-  try {
-    sha256_ = make_context(EVP_sha256());
-  } catch (...) {
-    EVP_MD_CTX_free(md5_);
-    throw;
-  }
-}
-
 body_digest::~body_digest() {
   EVP_MD_CTX_free(md5_);
   EVP_MD_CTX_free(sha256_);
 }
 
-void body_digest::update(std::string_view data) noexcept {
+void body_digest::update(std::string_view data) {
+  if (data.empty()) {
+    return;
+  }
+  if (md5_ == nullptr) {
+    md5_ = make_context(md5_method());
+  }
+  if (sha256_ == nullptr) {
+    sha256_ = make_context(sha256_method());
+  }
   EVP_DigestUpdate(md5_, data.data(), data.size());
   EVP_DigestUpdate(sha256_, data.data(), data.size());
 }
 
+// Before any update: the digest of nothing, computed once.
 std::string body_digest::md5_hex() const {
-  return final_hex(md5_);
+  static const std::string of_nothing = empty_hex(md5_method());
+  return md5_ != nullptr ? final_hex(md5_) : of_nothing;
 }
 std::string body_digest::sha256_hex() const {
-  return final_hex(sha256_);
+  static const std::string of_nothing = empty_hex(sha256_method());
+  return sha256_ != nullptr ? final_hex(sha256_) : of_nothing;
 }
 
 std::string to_hex(std::string_view bytes) {

@@ -1,6 +1,7 @@
 #pragma once
 // Running MD5 and SHA-256 of a body (OpenSSL EVP), for hash-list rules and NSX Defender's md5 and
-// task UUID, without keeping the body.
+// task UUID, without keeping the body. The OpenSSL state is made at the first update(): most
+// transactions are answered without reading a body.
 #include <array>
 #include <string>
 #include <string_view>
@@ -11,19 +12,19 @@ namespace icapkit::mock {
 
 class body_digest {
 public:
-  body_digest();
+  body_digest() = default;
   ~body_digest();
   body_digest(const body_digest&) = delete;
   body_digest& operator=(const body_digest&) = delete;
 
-  void update(std::string_view data) noexcept;
+  void update(std::string_view data);
   // Lowercase hex digests of everything so far; the running state is not disturbed.
   std::string md5_hex() const;
   std::string sha256_hex() const;
 
 private:
-  evp_md_ctx_st* md5_;
-  evp_md_ctx_st* sha256_;
+  evp_md_ctx_st* md5_ = nullptr; // both null until the first update()
+  evp_md_ctx_st* sha256_ = nullptr;
 };
 
 // Lowercase hex of raw bytes.

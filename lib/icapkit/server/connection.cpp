@@ -46,8 +46,8 @@ bool asks_close(const codec::header_list& headers) {
 
 connection::connection(server_state& state, worker& owner, std::unique_ptr<net::stream> stream,
                        int fd)
-    : state_(state), owner_(owner), stream_(std::move(stream)), fd_(fd),
-      sink_(state, connection_info(*stream_)),
+    : state_(state), owner_(owner), stream_(std::move(stream)), client_(client_text(*stream_)),
+      fd_(fd), sink_(state, connection_info(*stream_)),
       parser_(codec::parse_mode::icap_request, sink_, state.options.limits, state.options.leniency),
       buffer_(read_buffer_size), timer_(stream_->get_executor()), accepted_(clock::now()) {
   sink_.attach(parser_);
@@ -90,7 +90,7 @@ asio::awaitable<void> connection::run(bool overloaded) {
     std::error_code ec;
     co_await stream_->handshake(asio::ssl::stream_base::server, ec);
     if (ec) {
-      state_.report("TLS handshake with " + client_text(*stream_) + " failed: " + ec.message());
+      state_.report("TLS handshake with " + client_ + " failed: " + ec.message());
       co_return;
     }
   }
@@ -117,7 +117,7 @@ asio::awaitable<void> connection::reject_overloaded() {
   // answer to whatever it sends first.
   record_ = {};
   record_.started = std::chrono::system_clock::now();
-  record_.client = client_text(*stream_);
+  record_.client = client_;
   record_.tls = stream_->is_tls();
   started_ = clock::now();
   record_open_ = true;
@@ -182,7 +182,7 @@ asio::awaitable<bool> connection::serve_one() {
   sink_.reset();
   parser_.reset();
   record_ = {};
-  record_.client = client_text(*stream_);
+  record_.client = client_;
   record_.tls = stream_->is_tls();
   if (begin_ == end_) {
     idle_ = true;

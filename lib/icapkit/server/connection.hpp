@@ -71,6 +71,7 @@ private:
   server_state& state_;
   worker& owner_;
   std::unique_ptr<net::stream> stream_;
+  std::string client_; // "address:port" of the peer, for records and messages
   int fd_;
   request_sink sink_;
   codec::parser parser_;

@@ -35,11 +35,18 @@ std::string join_methods(const std::vector<codec::icap_method>& methods) {
 } // namespace
 
 std::string http_date(std::chrono::system_clock::time_point when) {
+  // Every response carries a Date and the text changes once a second: formatted once per second
+  // (per thread, as the server's workers each have one).
+  thread_local std::time_t formatted_second = -1;
+  thread_local std::string formatted;
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  if (t == formatted_second) {
+    return formatted;
+  }
   static constexpr std::array<const char*, 7> days = {"Sun", "Mon", "Tue", "Wed",
                                                       "Thu", "Fri", "Sat"};
   static constexpr std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::array<char, 40> buf{};
@@ -47,7 +54,9 @@ std::string http_date(std::chrono::system_clock::time_point when) {
                               days.at(static_cast<std::size_t>(tm.tm_wday % 7)), tm.tm_mday,
                               months.at(static_cast<std::size_t>(tm.tm_mon % 12)),
                               tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+  formatted.assign(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+  formatted_second = t;
+  return formatted;
 }
 
 codec::icap_response_head make_head(const server_state& state, const head_spec& spec) {

@@ -32,6 +32,9 @@ TEST_CASE("body_digest: reading a digest does not disturb the running state") {
   CHECK(d.md5_hex() == "900150983cd24fb0d6963f7d28e17f72");
   body_digest empty;
   CHECK(empty.md5_hex() == "d41d8cd98f00b204e9800998ecf8427e");
+  CHECK(empty.sha256_hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  empty.update(""); // still nothing
+  CHECK(empty.md5_hex() == "d41d8cd98f00b204e9800998ecf8427e");
 }
 
 TEST_CASE("uuid_from_hex and to_hex: NSX Defender task ids the tests can predict") {

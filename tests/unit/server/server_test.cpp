@@ -5,6 +5,7 @@
 #include "icapkit/net/errc.hpp"
 #include "icapkit/net/stream.hpp"
 #include "icapkit/net/tls.hpp"
+#include "icapkit/server/response_head.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
@@ -32,6 +33,17 @@ TEST_CASE("OPTIONS answers 200 with ISTag, Methods, Date, Server and Encapsulate
   CHECK(header_of(r, "Options-TTL") == "300");
   CHECK(header_of(r, "Server") == "icapkit");
   CHECK(header_of(r, "Date").ends_with(" GMT"));
+}
+
+TEST_CASE("the Date header is the IMF-fixdate of its own second, also when seconds alternate") {
+  using namespace std::chrono_literals;
+  const std::chrono::system_clock::time_point epoch{};
+  const auto later = epoch + 86400s + 3661s + 500ms; // Friday, 1 h 1 min 1 s into the day
+  for (int round = 0; round < 2; ++round) { // formatted once per second: the cache must follow
+    CHECK(detail::http_date(epoch) == "Thu, 01 Jan 1970 00:00:00 GMT");
+    CHECK(detail::http_date(epoch + 999ms) == "Thu, 01 Jan 1970 00:00:00 GMT");
+    CHECK(detail::http_date(later) == "Fri, 02 Jan 1970 01:01:01 GMT");
+  }
 }
 
 TEST_CASE("REQMOD with Allow: 204 gets 204 for a clean body") {
