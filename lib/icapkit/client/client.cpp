@@ -647,7 +647,9 @@ void client_core::conclude(exchange_plan& plan, exchange_result& result) {
   result.significance.slow = result.slow;
   result.significance.timed_out = result.significance.timed_out || result.timed_out;
 
-  record_of(plan, result);
+  if (request.want_record) {
+    record_of(plan, result);
+  }
 }
 
 void client_core::record_of(const exchange_plan& plan, exchange_result& result) const {

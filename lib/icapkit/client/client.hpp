@@ -90,6 +90,9 @@ struct exchange_request {
   // by piece; finish() after its end. Nothing is written on 204. Whether it differs from what
   // was sent is exchange_result::content_changed. May be null.
   body_sink* content_sink = nullptr;
+  // false: exchange_result::record stays empty, the rest of the result is the same. For callers
+  // that log no record of this exchange (the load tester's requests outside its sample).
+  bool want_record = true;
 };
 
 // The parts of an exchange a deadline can fire in, in order.
@@ -117,7 +120,7 @@ struct exchange_timings {
 
 struct exchange_result {
   verdict result;                            // outcome, reason, threat, violations, ...
-  log::icap_request_log record;              // filled, action set
+  log::icap_request_log record;              // filled, action set (unless !want_record)
   log::significance_conditions significance; // action, slow, timed_out, connection/server error
   std::optional<codec::icap_response_head> icap_response; // the final response (not a 100)
   std::optional<codec::http_request_head> returned_request;

@@ -212,7 +212,15 @@ void count_outcome(thread_state& ts, const client::exchange_result& r) {
   c.bytes_sent += r.body_bytes_sent;
 }
 
-void record(thread_state& ts, const slot& s, const client::exchange_result& r,
+// Whether a counted request goes to settings.on_record (probability record_sample), drawn before
+// it is sent so that the client builds the icap_log record only for those.
+bool sampled(thread_state& ts, const slot& s) {
+  const auto& settings = *ts.run->settings;
+  return s.counted && settings.on_record &&
+         std::uniform_real_distribution<double>(0.0, 1.0)(ts.rng) < settings.record_sample;
+}
+
+void record(thread_state& ts, const slot& s, const client::exchange_result& r, bool sample,
             steady::time_point intended, steady::time_point started, steady::time_point ended) {
   if (r.icap_response) {
     ts.reached = true;
@@ -251,8 +259,7 @@ void record(thread_state& ts, const slot& s, const client::exchange_result& r,
     ++settings.live->completed;
     settings.live->errors += failed ? 1 : 0;
   }
-  if (settings.on_record &&
-      std::uniform_real_distribution<double>(0.0, 1.0)(ts.rng) < settings.record_sample) {
+  if (sample) {
     settings.on_record(r);
   }
 }
@@ -296,6 +303,8 @@ asio::awaitable<bool> one_request(thread_state& ts, slot s, steady::time_point i
   codec::memory_body_source body(eicar ? b.infected : b.clean);
   const auto& service = settings.services[ts.sent++ % settings.services.size()];
   auto request = build_request(run, s, service, body, b);
+  const bool sample = sampled(ts, s);
+  request.want_record = sample;
   ++ts.in_flight;
   if (settings.live != nullptr) {
     ++settings.live->in_flight;
@@ -308,7 +317,8 @@ asio::awaitable<bool> one_request(thread_state& ts, slot s, steady::time_point i
     --settings.live->in_flight;
   }
   // Closed model: nothing is scheduled, a request is due when it starts.
-  record(ts, s, result, settings.model == load_model::closed ? started : intended, started, ended);
+  record(ts, s, result, sample, settings.model == load_model::closed ? started : intended, started,
+         ended);
   co_return result.result.outcome == client::verdict_outcome::failed&& classify_error(result) ==
       error_kind::refused;
 }

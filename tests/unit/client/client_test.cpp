@@ -103,6 +103,31 @@ TEST_CASE("REQMOD of a clean body: 204 -> passed, record filled") {
   });
 }
 
+TEST_CASE("without want_record the result is the same and the icap_log record stays empty") {
+  asio::io_context io;
+  fake_icap_server server(io, answer_204);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    client c(io.get_executor(), test_settings());
+    codec::memory_body_source body("hello world");
+    auto with = co_await c.exchange(reqmod(server.uri(), &body));
+    codec::memory_body_source again("hello world");
+    auto request = reqmod(server.uri(), &again);
+    request.want_record = false;
+    auto without = co_await c.exchange(std::move(request));
+    server.stop();
+    CHECK(with.record.action == log::icap_action::passed);
+    CHECK(without.record == log::icap_request_log{});
+    CHECK(without.result == with.result);
+    CHECK(without.significance.action == with.significance.action);
+    REQUIRE(without.icap_response);
+    CHECK(without.icap_response->status == 204);
+    CHECK(without.decided_in_preview == with.decided_in_preview);
+    CHECK(without.body_bytes_sent == with.body_bytes_sent);
+    CHECK_FALSE(without.content_changed);
+    CHECK(without.connection_reused);
+  });
+}
+
 TEST_CASE("204 in preview: the rest of the body is never sent, the connection is reused") {
   asio::io_context io;
   fake_icap_server server(io, answer_204);

@@ -61,7 +61,8 @@ TEST_CASE("closed model: the requests asked for are counted, EICAR ones blocked"
   s.requests = 200;
   s.eicar_ratio = 0.25;
   std::atomic<std::uint64_t> records{0};
-  s.on_record = [&](const client::exchange_result&) { ++records; };
+  // Each sampled result carries its icap_log record (the client builds it only for those).
+  s.on_record = [&](const client::exchange_result& r) { records += r.record.action ? 1 : 0; };
   s.record_sample = 1.0;
   REQUIRE(validate(s).empty());
   const auto result = run_load(s);
@@ -81,6 +82,26 @@ TEST_CASE("closed model: the requests asked for are counted, EICAR ones blocked"
   }
   CHECK(in_series == 200);
   CHECK(result.measured.options.count() >= 1);
+}
+
+TEST_CASE("record_sample: a share of the counted requests reaches on_record, with its record") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.connections = 4;
+  s.requests = 400;
+  s.warmup = 100ms; // warm-up requests are never sampled
+  s.record_sample = 0.25;
+  std::atomic<std::uint64_t> records{0};
+  std::atomic<std::uint64_t> without_record{0};
+  s.on_record = [&](const client::exchange_result& r) {
+    ++records;
+    without_record += r.record.action ? 0 : 1;
+  };
+  const auto result = run_load(s);
+  CHECK(result.measured.counts.requests == 400);
+  CHECK(records.load() > 50); // 100 expected; the draw is seeded, the bounds are 5 sigma wide
+  CHECK(records.load() < 150);
+  CHECK(without_record.load() == 0);
 }
 
 TEST_CASE("phases: connects are measured per new connection, preview decisions per preview") {
