@@ -374,8 +374,11 @@ struct flow {
       made = true;
       return std::make_unique<client_body>(ctx.reader);
     };
+    // Both branches are lvalues: no std::function temporary inside the co_await expression
+    // (g++ 12 can destroy such a temporary twice).
+    const std::function<std::unique_ptr<outgoing_body>()> no_body;
     co_return co_await forward(std::move(head), chunked,
-                               request_body.kind == body_framing::none ? nullptr : make_body);
+                               request_body.kind == body_framing::none ? no_body : make_body);
   }
 
   asio::awaitable<bool> check_with_icap() {
@@ -462,7 +465,8 @@ struct flow {
           [body]() -> std::unique_ptr<outgoing_body> {
         return body ? std::make_unique<source_body>(body->reader()) : nullptr;
       };
-      co_return co_await forward(std::move(modified), false, body ? make_modified : nullptr);
+      const std::function<std::unique_ptr<outgoing_body>()> no_body;
+      co_return co_await forward(std::move(modified), false, body ? make_modified : no_body);
     }
     case enforcement_result::next::forward_original:
       break;
@@ -471,7 +475,8 @@ struct flow {
       head.headers.remove("Transfer-Encoding");
       head.headers.set("Content-Length", std::to_string(original->size()));
     }
-    co_return co_await forward(std::move(head), false, original ? replay_spool : nullptr);
+    const std::function<std::unique_ptr<outgoing_body>()> no_body;
+    co_return co_await forward(std::move(head), false, original ? replay_spool : no_body);
   }
 
   struct feed_state {

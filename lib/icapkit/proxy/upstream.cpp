@@ -83,9 +83,11 @@ upstream_client::connect(const upstream_target& target, send_failure& failure, b
     }
   }
   net::error_info error;
-  auto stream =
-      co_await net::connect(executor_, target.host, target.port, tls, settings_.connect_timeout,
-                            error, target.tls ? tls_context_ : nullptr);
+  // A named copy, not a temporary in the co_await expression: g++ 12 destroyed that temporary
+  // twice (the context was freed while the client still held it; seen under ASan).
+  std::shared_ptr<asio::ssl::context> context = target.tls ? tls_context_ : nullptr;
+  auto stream = co_await net::connect(executor_, target.host, target.port, tls,
+                                      settings_.connect_timeout, error, std::move(context));
   if (!stream) {
     failure.code = net::is_timeout(error.code) ? make_error_code(errc::upstream_timeout)
                                                : make_error_code(errc::upstream_unreachable);
