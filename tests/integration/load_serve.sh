@@ -39,8 +39,8 @@ expect_output closed "blocked 30 " "10% of 300 blocked"
 [ "$(json "$WORK/closed.json" "j['counts']['blocked']")" = 30 ] || fail "closed.json: blocked != 30"
 [ "$(json "$WORK/closed.json" "j['counts']['failed']")" = 0 ] || fail "closed.json: failed requests"
 p50_ms=$(grep -oE '^  corrected: +p50 [0-9.]+ ms' "$WORK/closed.err" | grep -oE '[0-9.]+ ms' | cut -d' ' -f1)
-"$PY" -c "import sys; v=float(sys.argv[1]); sys.exit(0 if 50 <= v <= 80 else 1)" "${p50_ms:-0}" ||
-  fail "closed: p50 ${p50_ms:-?} ms, want 50-80 ms (the scenario delays every answer by 50 ms)"
+"$PY" -c "import sys; v=float(sys.argv[1]); sys.exit(0 if 50 <= v <= 100 else 1)" "${p50_ms:-0}" ||
+  fail "closed: p50 ${p50_ms:-?} ms, want 50-100 ms (the scenario delays every answer by 50 ms; the rest is a loaded machine)"
 grep -q '^icapkit_load_latency_seconds_bucket{latency="corrected",le="+Inf"} 300$' "$WORK/closed.prom" ||
   fail "closed.prom: no +Inf bucket with the 300 requests"
 grep -q '^icapkit_load_latency_seconds_count{latency="corrected"} 300$' "$WORK/closed.prom" ||
