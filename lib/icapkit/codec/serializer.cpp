@@ -61,6 +61,17 @@ void append_version(std::string& out, std::string_view protocol, version v) {
   append_number(out, v.minor);
 }
 
+// "HTTP/1.1 403 Forbidden\r\n" or "ICAP/1.0 200 OK\r\n".
+void append_status_line(std::string& out, std::string_view protocol, version v, int status,
+                        std::string_view reason) {
+  append_version(out, protocol, v);
+  out += ' ';
+  append_number(out, status);
+  out += ' ';
+  out += reason;
+  out += crlf;
+}
+
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
@@ -126,12 +137,7 @@ void append_head(std::string& out, const http_request_head& head) {
 }
 
 void append_head(std::string& out, const http_response_head& head) {
-  append_version(out, "HTTP", head.http_version);
-  out += ' ';
-  append_number(out, head.status);
-  out += ' ';
-  out += head.reason;
-  out += crlf;
+  append_status_line(out, "HTTP", head.http_version, head.status, head.reason);
   append_fields(out, head.headers);
   out += crlf;
 }
@@ -370,12 +376,7 @@ std::error_code serializer::prepare_response(const icap_response_head& head,
   // the original body from offset N.
   bool body = parts.body != nullptr || opt.use_original_body.has_value();
   std::string& out = head_;
-  append_version(out, "ICAP", head.icap_version);
-  out += ' ';
-  append_number(out, head.status);
-  out += ' ';
-  out += head.reason;
-  out += crlf;
+  append_status_line(out, "ICAP", head.icap_version, head.status, head.reason);
   append_caller_fields(out, head.headers, {"Encapsulated"});
   bool has_parts = parts.request_head || parts.response_head || body;
   if (head.status == 100 || head.status == 204) {
