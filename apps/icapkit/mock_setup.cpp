@@ -19,6 +19,7 @@ std::string build_mock(const mock_setup_options& options, mock_setup& out) {
     auto vendor = std::shared_ptr<mock::personality>(mock::make_personality(options.vendor, p));
     auto rules = options.scenario_file.empty() ? mock::scenario{}
                                                : mock::load_scenario(options.scenario_file);
+    out.trickle = rules.trickle;
     out.context = std::make_shared<mock::mock_context>(std::move(vendor), std::move(rules));
   } catch (const std::invalid_argument& e) {
     return e.what();
@@ -50,6 +51,7 @@ std::string builtin_engine::start(const mock_setup_options& options) {
   if (auto error = build_mock(m, mock_); !error.empty()) {
     return error;
   }
+  s.trickle = mock_.trickle;
   auto srv = std::make_unique<server::server>(std::move(s));
   for (const auto& svc : mock_.services) {
     srv->add_service(svc);

@@ -26,6 +26,7 @@ struct mock_setup_options {
 
 struct mock_setup {
   std::shared_ptr<mock::mock_context> context;
+  server::trickle_options trickle; // the scenario's; the server engine does the trickling
   std::vector<std::shared_ptr<server::service>> services;
 };
 

@@ -8,6 +8,7 @@
 #include "icapkit/mock/server_log.hpp"
 #include "icapkit/server/server.hpp"
 
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -38,6 +39,8 @@ struct serve_options {
   unsigned threads = 0;
   std::size_t max_connections = 0;
   std::string log_file;
+  std::uint64_t trickle_after = 0; // 0: the scenario's (off when it says nothing)
+  unsigned trickle_percent = 0;    // 0: the scenario's, else 5
   bool quiet = false;
 };
 
@@ -114,6 +117,13 @@ int run_serve(const serve_options& o) {
   }
   auto options = server_options_of(o);
   auto mock = make_mock(o, options.spool_memory_limit);
+  options.trickle = mock.trickle;
+  if (o.trickle_after > 0) {
+    options.trickle.start_after = o.trickle_after;
+  }
+  if (o.trickle_percent > 0) {
+    options.trickle.percent = o.trickle_percent;
+  }
   const auto& ctx = mock.context;
   auto log = std::make_shared<mock::server_log>();
   if (!o.log_file.empty()) {
@@ -186,6 +196,15 @@ void setup_serve(CLI::App& app) {
   cmd->add_option("--max-connections", o->max_connections,
                   "answer 503 past N concurrent connections (default: no limit)");
   cmd->add_option("--log", o->log_file, "append one NDJSON line per transaction to FILE");
+  cmd->add_option(
+      "--trickle-after", o->trickle_after,
+      "past BYTES of a body, answer 200 at once and send part of the body back while "
+      "reading, as c-icap's virus_scan does (Squid 5.7 needs it for bodies over 64 KB); "
+      "a later block cuts the connection. Default: the scenario's, else off");
+  cmd->add_option("--trickle-percent", o->trickle_percent,
+                  "with --trickle-after: the share of the bytes received that is sent back while "
+                  "reading, 1-100 (default 5)")
+      ->check(CLI::Range(1u, 100u));
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing on start");
   cmd->footer("See icapkit-serve(1) for the vendors' headers and the scenario format.");
   cmd->callback([o] {

@@ -8,8 +8,8 @@ Listens on 127.0.0.1, port 0 (the kernel picks one), and writes the bound port t
 path maps to the file named by its last segment, so /slow/clean3k.txt serves clean3k.txt); POST
 and PUT read the whole body (Content-Length or chunked) and answer 200 with a text/plain body
 "sha256=<hex> bytes=<n>\n" and the same values in X-Body-SHA256 / X-Body-Length, so the test can
-check that an upload reached the origin byte-identical. Bodies over 64 KB are sent in 16 KB
-pieces 10 ms apart (a Squid 5.7 RESPMOD stall, bug 5352, is triggered by one fast burst). Exits when PARENT_PID (default: its parent process) is gone.
+check that an upload reached the origin byte-identical. Bodies are sent at once, as a fast origin
+does. Exits when PARENT_PID (default: its parent process) is gone.
 """
 import hashlib
 import http.server
@@ -41,16 +41,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        if len(body) <= 65536:
-            self.wfile.write(body)
-            return
-        # Larger bodies in 16 KB pieces 10 ms apart: Squid 5.7 stalls a RESPMOD when a burst fills
-        # its 64 KB virgin-body pipe (Squid bug 5352; see squid_serve.sh).
-        self.wfile.flush()
-        for i in range(0, len(body), 16384):
-            self.wfile.write(body[i:i + 16384])
-            self.wfile.flush()
-            time.sleep(0.01)
+        self.wfile.write(body)
 
     def do_GET(self, head=False):
         path = self._file()

@@ -238,7 +238,8 @@ timeout -k 2 30 curl -sS --noproxy '*' -o "$WORK/drain.body" -w '%{http_code}' \
 curl_pid=$!
 wait_for 5 icap_connected || fail "drain: the proxy never connected to the ICAP server"
 kill -TERM "$proxy_pid"
-sleep 0.3
+proxy_listening() { ss -Htln "( sport = :$proxy_port )" | grep -q .; }
+wait_for 5 eval '! proxy_listening' || fail "drain: the proxy still listened 5 s after SIGTERM"
 timeout 5 curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' "http://127.0.0.1:$proxy_port/page" >"$WORK/drain-new.code" 2>/dev/null
 [ "$(cat "$WORK/drain-new.code")" = 000 ] ||
   fail "drain: a new request during the drain got HTTP $(cat "$WORK/drain-new.code"); the listener should be closed"

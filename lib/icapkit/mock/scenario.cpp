@@ -434,7 +434,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   if (doc.is_discarded()) {
     root.fail("not valid JSON");
   }
-  only_keys(doc, root, {"$schema", "name", "description", "builtin", "rules"});
+  only_keys(doc, root, {"$schema", "name", "description", "builtin", "trickle", "rules"});
   scenario s;
   if (doc.contains("name"))
     s.name = text_of(doc["name"], root / "name");
@@ -450,6 +450,21 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
           flag_of(doc["builtin"]["encrypted_archive"], at / "encrypted_archive");
     if (doc["builtin"].contains("sanitize"))
       s.builtin.sanitize = flag_of(doc["builtin"]["sanitize"], at / "sanitize");
+  }
+  if (doc.contains("trickle")) {
+    const auto at = root / "trickle";
+    only_keys(doc["trickle"], at, {"after_bytes", "percent"});
+    if (!doc["trickle"].contains("after_bytes"))
+      at.fail("needs \"after_bytes\" (body bytes received before the 200 goes out)");
+    s.trickle.start_after =
+        number_of(doc["trickle"]["after_bytes"], at / "after_bytes", std::uint64_t{1} << 40);
+    if (s.trickle.start_after == 0)
+      (at / "after_bytes").fail("must be at least 1");
+    if (doc["trickle"].contains("percent"))
+      s.trickle.percent =
+          static_cast<unsigned>(number_of(doc["trickle"]["percent"], at / "percent", 100));
+    if (s.trickle.percent == 0)
+      (at / "percent").fail("must be 1 to 100");
   }
   if (!doc.contains("rules"))
     root.fail("needs \"rules\" (a list, may be empty)");

@@ -3,6 +3,7 @@
 // verdict, a delay and a fault. The format is testdata/scenarios/scenario.schema.json and
 // icapkit-serve(1); loading validates every field and names the first bad one.
 #include "icapkit/mock/stream_rewriter.hpp"
+#include "icapkit/server/trickle.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -119,6 +120,9 @@ struct scenario {
   std::string name;
   std::vector<rule> rules;
   builtin_switches builtin;
+  // "trickle": {"after_bytes": N, "percent": P}: answer large bodies early, as c-icap's
+  // virus_scan does (server/trickle.hpp); start_after 0 when absent.
+  server::trickle_options trickle;
 };
 
 // Reads and validates a scenario file. Throws scenario_error ("FILE: rules[1].verdict.type: ...").

@@ -44,6 +44,9 @@ std::string to_json_line(const server::transaction_record& r, std::string_view v
   j["bytes_received"] = r.bytes_received;
   j["bytes_sent"] = r.bytes_sent;
   j["sent_continue"] = r.sent_continue;
+  if (r.trickled) {
+    j["trickled"] = true;
+  }
   j["decision"] = r.decision;
   j["status"] = r.status;
   j["rule"] = r.rule;

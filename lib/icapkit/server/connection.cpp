@@ -179,6 +179,7 @@ connection::read_more(std::optional<clock::time_point> limit) {
 }
 
 asio::awaitable<bool> connection::serve_one() {
+  trickle_.reset(); // reads the spool that sink_.reset() drops
   sink_.reset();
   parser_.reset();
   record_ = {};
@@ -280,6 +281,9 @@ asio::awaitable<bool> connection::read_body() {
     if (sink_.message_complete || sink_.answer_now || parser_.awaiting_preview_decision()) {
       co_return true;
     }
+    if (!co_await trickle_more()) {
+      co_return false;
+    }
     const auto status = co_await read_more({});
     if (status != read_status::ok) {
       if (status == read_status::timed_out && !closed_ && stream_->is_open()) {
@@ -373,6 +377,39 @@ asio::awaitable<bool> connection::serve_transaction() {
   auto final_answer = co_await sink_.current->on_complete(state);
   const bool keep = co_await answer(std::move(final_answer), state);
   co_return keep&& co_await drain_rest();
+}
+
+asio::awaitable<bool> connection::trickle_more() {
+  const auto& opt = state_.options.trickle;
+  if (opt.start_after == 0 || !sink_.spool || !sink_.current || sink_.answer_now) {
+    co_return true;
+  }
+  if (!trickle_) {
+    const auto& info = sink_.info;
+    const bool in_preview = info.preview && !sink_.preview_ended; // the preview never trickles
+    const bool respmod = info.method == codec::icap_method::respmod;
+    const bool has_head = respmod ? info.http_response.has_value() : info.http_request.has_value();
+    if (in_preview || !has_head || sink_.body_bytes < opt.start_after) {
+      co_return true;
+    }
+    trickle_ = std::make_unique<trickle_source>(*sink_.spool);
+    head_spec spec;
+    spec.status = 200;
+    spec.svc = sink_.matched.get();
+    spec.close = must_close(false);
+    codec::response_options response_opt;
+    response_opt.request_method = info.method;
+    codec::encapsulated_parts parts;
+    parts.response_head = respmod ? &*info.http_response : nullptr;
+    parts.request_head = respmod ? nullptr : &*info.http_request;
+    parts.body = trickle_.get();
+    record_.trickled = true;
+    if (!co_await send(make_head(state_, spec), parts, response_opt)) {
+      co_return false;
+    }
+  }
+  trickle_->allow(sink_.spool->size() * std::min(opt.percent, 100U) / 100);
+  co_return co_await write_pending();
 }
 
 bool connection::must_close(bool asked) const {

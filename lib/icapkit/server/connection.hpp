@@ -7,6 +7,7 @@
 #include "icapkit/net/stream.hpp"
 #include "icapkit/server/request_sink.hpp"
 #include "icapkit/server/server_state.hpp"
+#include "icapkit/server/trickle.hpp"
 
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
@@ -50,6 +51,10 @@ private:
   asio::awaitable<bool> serve_options();
   asio::awaitable<bool> serve_transaction();
   asio::awaitable<read_status> read_more(std::optional<clock::time_point> limit);
+  // Trickling (trickle.hpp): the 200 head once the threshold is passed, then the share allowed
+  // so far; false when a write failed.
+  asio::awaitable<bool> trickle_more();
+  asio::awaitable<bool> finish_trickle(response r);
   std::error_code feed();
 
   // connection_answer.cpp
@@ -60,6 +65,8 @@ private:
                              const codec::encapsulated_parts& parts,
                              const codec::response_options& opt,
                              std::optional<std::size_t> cut_after = std::nullopt);
+  // Writes what the serializer has now (until done or waiting for the body source).
+  asio::awaitable<bool> write_pending(std::optional<std::size_t> cut_after = std::nullopt);
   asio::awaitable<void> perform_fault(const fault_plan& plan);
   asio::awaitable<void> stall(std::chrono::milliseconds limit);
   asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
@@ -88,6 +95,7 @@ private:
   clock::time_point started_;
   transaction_record record_;
   bool record_open_ = false; // a transaction started and its record is not delivered yet
+  std::unique_ptr<trickle_source> trickle_; // the body trickling back, once started
 };
 
 // Owns the connection for the lifetime of its coroutine; never throws.

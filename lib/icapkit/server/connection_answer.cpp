@@ -32,6 +32,9 @@ asio::awaitable<bool> connection::answer(response r, const body_state& state) {
     record_.decision = "none";
     co_return false;
   }
+  if (trickle_) {
+    co_return co_await finish_trickle(std::move(r));
+  }
   std::optional<std::size_t> cut;
   if (r.fault.kind == fault_kind::reset) {
     cut = r.fault.reset_after;
@@ -93,6 +96,32 @@ asio::awaitable<bool> connection::answer(response r, const body_state& state) {
   co_return ok && !closing;
 }
 
+// The 200 and part of the body are out: only "unmodified" can still be said (the rest of the
+// body, then the end). Anything else cuts the connection, as c-icap does when a scan finds a
+// threat after trickling began; so does a message that did not end or a copy that failed.
+asio::awaitable<bool> connection::finish_trickle(response r) {
+  const bool clean =
+      (r.action != response_action::respond || r.status == 204) && r.fault.kind == fault_kind::none;
+  const bool whole = sink_.message_complete && sink_.spool->size() == sink_.body_bytes;
+  if (!clean || !whole) {
+    record_.decision = "trickle-cut";
+    record_.error =
+        !whole ? "the body copy is incomplete after trickling began"
+               : "verdict '" +
+                     std::string(r.action == response_action::respond ? std::to_string(r.status)
+                                                                      : to_string(r.fault.kind)) +
+                     "' after trickling began: connection cut";
+    reset_connection();
+    co_return false;
+  }
+  record_.decision = "unmodified";
+  trickle_->release_all();
+  const bool closing = must_close(r.close_connection);
+  const bool ok = co_await write_pending();
+  finish_record(closing || !ok);
+  co_return ok && !closing;
+}
+
 asio::awaitable<bool> connection::answer_error(int status, bool close, std::string_view decision) {
   record_.decision = decision;
   record_.decision_time = since(started_);
@@ -144,6 +173,11 @@ asio::awaitable<bool> connection::send(const codec::icap_response_head& head,
     }
   }
   record_.status = head.status;
+  co_return co_await write_pending(cut_after);
+}
+
+asio::awaitable<bool> connection::write_pending(std::optional<std::size_t> cut_after) {
+  std::error_code ec;
   std::size_t sent = 0;
   bool done = false;
   while (!done) {

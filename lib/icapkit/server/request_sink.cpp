@@ -198,7 +198,8 @@ void request_sink::dispatch() {
     error_status = 500;
     return;
   }
-  if (!info.allow_204 && info.has_body) {
+  // Kept for an echo (no "Allow: 204") or for trickling the body back.
+  if ((!info.allow_204 || state_.options.trickle.start_after > 0) && info.has_body) {
     spool.emplace(state_.options.spool_memory_limit, state_.options.temp_dir);
   }
 }

@@ -41,7 +41,7 @@ public:
   request_info info;
   std::shared_ptr<service> matched;     // null until dispatched (or when none matched)
   std::unique_ptr<transaction> current; // REQMOD/RESPMOD after dispatch
-  std::optional<body_spool> spool;      // kept when an echo may be needed (no Allow: 204)
+  std::optional<body_spool> spool;      // kept for an echo (no Allow: 204) or for trickling
   int error_status = 0;                 // engine-made answer decided from the heads
   bool close_after_error = false;       // 501/505/400: the framing cannot be trusted
   bool heads_done = false;

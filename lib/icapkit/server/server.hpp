@@ -19,6 +19,7 @@
 #include "icapkit/net/tls.hpp"
 #include "icapkit/server/service.hpp"
 #include "icapkit/server/transaction_record.hpp"
+#include "icapkit/server/trickle.hpp"
 
 #include <asio/ip/tcp.hpp>
 
@@ -66,6 +67,9 @@ struct server_options {
   // Copies kept for echoing clean messages (no "Allow: 204") move to disk past this size.
   std::size_t spool_memory_limit = 64 * 1024;
   std::string temp_dir; // empty: $TMPDIR, else /tmp
+  // Answer 200 early and send part of a large body back while reading it (c-icap's virus_scan
+  // SendPercentData); off by default. See trickle.hpp.
+  trickle_options trickle;
 
   // Called once per transaction (from worker threads, concurrently: make it thread-safe).
   std::function<void(const transaction_record&)> on_transaction;

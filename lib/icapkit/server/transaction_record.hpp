@@ -24,8 +24,10 @@ struct transaction_record {
   std::uint64_t bytes_received = 0;      // raw bytes of this request consumed by the parser
   std::uint64_t bytes_sent = 0;          // bytes of the answer written (100 included)
   bool sent_continue = false;            // a 100 Continue was sent
+  bool trickled = false; // a 200 went out while the body was still arriving (trickle.hpp)
   // What was decided: "options", "continue", "unmodified", "respond", "error" (engine-made
-  // error status), "fault:<kind>", "none" (the client went away first).
+  // error status), "fault:<kind>", "trickle-cut" (another verdict after trickling began), "none"
+  // (the client went away first).
   std::string decision;
   int status = 0;    // final status sent (0: none, e.g. faults and client aborts)
   std::string rule;  // response::rule

@@ -86,3 +86,22 @@ TEST_CASE("client_ip ranges: IPv4 and IPv6 CIDR") {
   CHECK_FALSE(ip_in_range("fe80::1", *v6));
   CHECK_FALSE(parse_ip_range("not-an-ip"));
 }
+
+TEST_CASE("trickle: after_bytes and percent, checked; off when absent") {
+  CHECK(parse_scenario(R"({"rules": []})").trickle.start_after == 0);
+  const auto s =
+      parse_scenario(R"({"trickle": {"after_bytes": 32768, "percent": 10}, "rules": []})");
+  CHECK(s.trickle.start_after == 32768);
+  CHECK(s.trickle.percent == 10);
+  CHECK(parse_scenario(R"({"trickle": {"after_bytes": 1}, "rules": []})").trickle.percent == 5);
+  CHECK(error_of(R"({"trickle": {}, "rules": []})") ==
+        "s.json: trickle: needs \"after_bytes\" (body bytes received before the 200 goes out)");
+  CHECK(error_of(R"({"trickle": {"after_bytes": 0}, "rules": []})") ==
+        "s.json: trickle.after_bytes: must be at least 1");
+  CHECK(error_of(R"({"trickle": {"after_bytes": 10, "percent": 0}, "rules": []})") ==
+        "s.json: trickle.percent: must be 1 to 100");
+  CHECK(error_of(R"({"trickle": {"after_bytes": 10, "percent": 101}, "rules": []})") ==
+        "s.json: trickle.percent: expected a whole number from 0 to 100");
+  CHECK(error_of(R"({"trickle": {"after_bytes": 10, "every": 1}, "rules": []})") ==
+        "s.json: trickle.every: unknown field");
+}
