@@ -2,6 +2,7 @@
 // (closed model), prints a summary and checks --threshold expressions (DESIGN.md section 9).
 // The generator and the summary live in lib/icapkit/load.
 #include "common_flags.hpp"
+#include "load_guard.hpp"
 #include "scan_profile.hpp"
 #include "subcommands.hpp"
 
@@ -13,7 +14,6 @@
 #include "icapkit/log/app_log_record.hpp"
 #include "icapkit/log/ndjson_writer.hpp"
 
-#include <glob.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -195,25 +195,6 @@ bool parse_ramp(const std::string& text, std::vector<load::ramp_stage>& stages) 
   return true;
 }
 
-bool expand_files(const std::vector<std::string>& patterns, std::vector<std::string>& files) {
-  for (const auto& pattern : patterns) {
-    glob_t found{};
-    const int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
-    for (std::size_t i = 0; rc == 0 && i < found.gl_pathc; ++i) {
-      std::error_code ec;
-      if (std::filesystem::is_regular_file(found.gl_pathv[i], ec)) {
-        files.emplace_back(found.gl_pathv[i]);
-      }
-    }
-    globfree(&found);
-    if (rc != 0) {
-      print_error("--files: '" + pattern + "' matches no file");
-      return false;
-    }
-  }
-  return true;
-}
-
 bool parse_shard(const std::string& text, load::generator_settings& s) {
   unsigned index = 0;
   unsigned count = 0;
@@ -263,7 +244,7 @@ bool build_servers(const load_command& cmd, load::generator_settings& s) {
 bool build_workload(const load_command& cmd, load::generator_settings& s) {
   s.mode = cmd.mode == "respmod" ? codec::icap_method::respmod : codec::icap_method::reqmod;
   s.eicar_ratio = cmd.eicar_ratio;
-  if (!expand_files(cmd.files, s.files)) {
+  if (!expand_load_files(cmd.files, s.files)) {
     return false;
   }
   s.sizes.clear();
@@ -465,6 +446,22 @@ bool write_file(const std::string& flag, const std::string& file,
   return static_cast<bool>(out);
 }
 
+// Every output file of every run, checked before any load is sent.
+bool check_outputs(const std::vector<run_plan>& plans) {
+  for (const auto& plan : plans) {
+    const std::pair<const char*, const std::string&> outputs[] = {{"--json", plan.json_file},
+                                                                  {"--ndjson", plan.ndjson_file},
+                                                                  {"--prom", plan.prom_file},
+                                                                  {"--html", plan.html_file}};
+    for (const auto& [flag, file] : outputs) {
+      if (!file.empty() && !check_output_path(flag, file)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool write_outputs(const run_plan& plan, const load::load_summary& summary) {
   bool ok = true;
   if (!plan.json_file.empty()) {
@@ -497,7 +494,12 @@ std::function<void(const client::exchange_result&)> record_writer(log::ndjson_wr
   };
 }
 
-// One run of the sweep: 0 passed, 1 a threshold failed, 2 could not run.
+// Requests in flight when SIGINT/SIGTERM stops a run get this long to finish (at most the
+// request --timeout), then are abandoned; a second signal ends the run at once.
+constexpr std::chrono::milliseconds interrupt_grace{2000};
+
+// One run of the sweep: 0 passed, 1 a threshold failed, 2 could not run, 128 + N a signal N
+// stopped it (its summary and outputs are still written).
 int run_one(const load_command& cmd, const run_plan& plan, load::generator_settings settings) {
   apply_preview(plan.preview, cmd.no_204, settings.client);
   std::unique_ptr<log::ndjson_writer> records;
@@ -513,9 +515,17 @@ int run_one(const load_command& cmd, const run_plan& plan, load::generator_setti
   }
   load::live_counters live;
   settings.live = &live;
+  load::run_control control;
+  settings.control = &control;
+  const interrupt_watch signals(control,
+                                std::min(interrupt_grace, settings.client.response_timeout));
   status_line status(live, !cmd.common.quiet && isatty(2) != 0);
   const auto result = load::run_load(settings);
   status.stop();
+  if (!result.file_error.empty()) {
+    print_error("--files: " + result.file_error);
+    return exit_error;
+  }
   if (!result.reached) {
     print_error("the ICAP server cannot be reached: " + result.first_error);
     return exit_error;
@@ -531,8 +541,12 @@ int run_one(const load_command& cmd, const run_plan& plan, load::generator_setti
   summary.settings = settings_echo(cmd, settings, plan.preview);
   summary.measured = result.measured;
   summary.thresholds = cmd.thresholds;
+  if (result.stopped) {
+    summary.interrupted_by = signal_name(signals.received());
+    summary.abandoned = result.abandoned;
+  }
   const bool passed = load::evaluate_thresholds(summary);
-  if (!cmd.common.quiet || !passed) {
+  if (!cmd.common.quiet || !passed || summary.interrupted()) {
     if (!plan.preview.empty() && cmd.preview.find(',') != std::string::npos) {
       std::cerr << "preview " << plan.preview << ":\n";
     }
@@ -541,13 +555,16 @@ int run_one(const load_command& cmd, const run_plan& plan, load::generator_setti
   if (!write_outputs(plan, summary)) {
     return exit_error;
   }
+  if (const int signal = signals.received(); signal != 0) {
+    return 128 + signal; // as a shell reports a command a signal ended
+  }
   return passed ? exit_ok : exit_threshold_failed;
 }
 
 int run_load_command(const load_command& cmd) {
   load::generator_settings settings;
   std::vector<run_plan> plans;
-  if (!build_settings(cmd, settings) || !plan_runs(cmd, plans)) {
+  if (!build_settings(cmd, settings) || !plan_runs(cmd, plans) || !check_outputs(plans)) {
     return exit_error;
   }
   for (const auto& text : cmd.thresholds) {
@@ -561,8 +578,8 @@ int run_load_command(const load_command& cmd) {
   for (const auto& plan : plans) {
     const int one = run_one(cmd, plan, settings);
     status = std::max(status, one);
-    if (one == exit_error) {
-      break;
+    if (one == exit_error || one > 128) {
+      break; // an interrupted sweep does not go on with the next preview value
     }
   }
   return status;
@@ -616,8 +633,9 @@ void add_workload_flags(CLI::App& sub, load_command& cmd) {
       ->check(CLI::Validator(CLI::ExistingFile).description(""))
       ->type_name("FILE");
   sub.add_option("--files", cmd.files,
-                 "bodies to send: files or glob patterns, read once and cycled (default: "
-                 "synthetic bodies of --size)")
+                 "bodies to send: files, directories (their regular files, recursively) or "
+                 "glob patterns, read once and cycled; a match that cannot be read is an error "
+                 "(default: synthetic bodies of --size)")
       ->type_name("GLOB")
       ->allow_extra_args(false);
   sub.add_option("--size", cmd.sizes,
@@ -677,9 +695,11 @@ void setup_load(CLI::App& app) {
   auto cmd = std::make_shared<load_command>();
   auto* sub = app.add_subcommand(
       "load", "Load-test an ICAP service: an arrival rate (--rate, open model) or N connections "
-              "(closed model); latency histograms, outcome counts, thresholds.\nExit status: 0 "
-              "done and every --threshold held, 1 a threshold failed, 2 usage error or the "
-              "server cannot be reached.");
+              "(closed model); latency histograms, outcome counts, thresholds. SIGINT/SIGTERM stop "
+              "the run: requests in flight get 2 s (at most --timeout) to finish, a second "
+              "signal ends at once, and the summary and outputs are written, marked "
+              "interrupted.\nExit status: 0 done and every --threshold held, 1 a threshold "
+              "failed, 2 usage error or the server cannot be reached, 130 SIGINT, 143 SIGTERM.");
   add_workload_flags(*sub, *cmd);
   add_model_flags(*sub, *cmd);
   add_timeout_flags(*sub, cmd->common);

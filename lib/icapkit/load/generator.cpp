@@ -12,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -20,7 +21,6 @@
 #include <memory>
 #include <mutex>
 #include <random>
-#include <stdexcept>
 #include <thread>
 
 namespace icapkit::load {
@@ -37,6 +37,7 @@ constexpr auto default_duration = 10s;
 constexpr auto start_delay = 20ms; // lets every thread fetch OPTIONS before t0
 constexpr auto refused_backoff = 10ms;
 constexpr auto max_refused_backoff = 1s;
+constexpr auto stop_check = 50ms; // how often a sleeping scheduler looks for run_control::stop
 
 // One body of the workload, clean and with EICAR, built once and shared read-only.
 struct body_template {
@@ -57,12 +58,16 @@ std::string synthetic_bytes(std::uint64_t size) {
   return out;
 }
 
-std::vector<body_template> build_bodies(const generator_settings& s) {
+// The workload's bodies; on a file that cannot be read, `error` names it with the OS's reason.
+std::vector<body_template> build_bodies(const generator_settings& s, std::string& error) {
   std::vector<body_template> bodies;
   for (const auto& path : s.files) {
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      throw std::runtime_error(path + ": cannot be read");
+      error = "cannot read '" + path + "': " +
+              (errno != 0 ? std::generic_category().message(errno) : std::string("open failed"));
+      return {};
     }
     body_template b;
     b.clean.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -109,9 +114,13 @@ struct shared_run {
   steady::time_point end;      // of the measured phase; max() when only a request limit ends it
   steady::time_point ramp_end; // t0 + every ramp stage: the rate is constant after it
 
+  bool stopped() const noexcept {
+    return settings->control != nullptr && settings->control->stop_requested();
+  }
+
   // The slot for a request due at `when`, or nullopt when the run is over.
   std::optional<slot> take(steady::time_point when) {
-    if (when >= end) {
+    if (when >= end || stopped()) {
       return std::nullopt;
     }
     if (when < measure_start) {
@@ -327,11 +336,14 @@ asio::awaitable<void> discard(asio::awaitable<bool> task) {
   (void)co_await std::move(task);
 }
 
-asio::awaitable<void> sleep_until(steady::time_point when) {
+// Sleeps until `when`, or until run_control::stop (looked at every stop_check).
+asio::awaitable<void> sleep_until(const shared_run& run, steady::time_point when) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_at(when);
-  std::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  while (!run.stopped() && steady::now() < when) {
+    timer.expires_at(std::min(when, steady::now() + stop_check));
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 asio::awaitable<void> measure_options(thread_state& ts) {
@@ -353,7 +365,7 @@ asio::awaitable<void> measure_options(thread_state& ts) {
 // max_refused_backoff while refusals continue, so a server that went away is not hammered with
 // thousands of connects a second; the first answered request resets the wait.
 asio::awaitable<void> connection_loop(thread_state& ts) {
-  co_await sleep_until(ts.run->t0);
+  co_await sleep_until(*ts.run, ts.run->t0);
   steady::duration backoff{0};
   for (;;) {
     const auto now = steady::now();
@@ -368,7 +380,7 @@ asio::awaitable<void> connection_loop(thread_state& ts) {
     backoff = backoff == steady::duration{0}
                   ? steady::duration{refused_backoff}
                   : std::min<steady::duration>(backoff * 2, max_refused_backoff);
-    co_await sleep_until(std::min(steady::now() + backoff, ts.run->end));
+    co_await sleep_until(*ts.run, std::min(steady::now() + backoff, ts.run->end));
   }
 }
 
@@ -402,7 +414,7 @@ asio::awaitable<void> scheduler(thread_state& ts) {
   auto intended =
       run.rate_at(run.t0) > 0 ? std::optional(run.t0) : next_intended(run, run.t0, ts.threads, 1.0);
   while (intended) {
-    co_await sleep_until(*intended);
+    co_await sleep_until(run, *intended);
     const auto next = run.take(*intended);
     if (!next) {
       break;
@@ -520,15 +532,109 @@ std::string validate(const generator_settings& s) {
   return {};
 }
 
+namespace {
+
+// Everything a run's coroutines refer to, on the heap so that a run whose requests were
+// abandoned can be kept alive (see run_load). Members are destroyed clients first, then the
+// io_contexts (no work is left in them then), then the states.
+struct run_state {
+  shared_run run;
+  std::vector<thread_state> states;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::unique_ptr<client::client>> clients;
+};
+
+// Runs whose requests were abandoned after a stop's grace. Their coroutines are suspended inside
+// the client, which has no cancellation: destroying the clients or the io_contexts under them
+// would free what the other still uses. They stay reachable here until the process exits.
+std::mutex abandoned_mutex;
+std::vector<std::unique_ptr<run_state>>* abandoned_runs = nullptr;
+
+void keep_abandoned(std::unique_ptr<run_state> state) {
+  std::lock_guard lock(abandoned_mutex);
+  if (abandoned_runs == nullptr) {
+    abandoned_runs = new std::vector<std::unique_ptr<run_state>>(); // NOLINT: never freed
+  }
+  abandoned_runs->push_back(std::move(state));
+}
+
+// Runs every thread's io_context to its end, or (with a run_control) until a stop's grace runs
+// out: then stops them and returns true (requests were abandoned).
+bool run_threads(run_state& state, run_control* control) {
+  std::atomic<std::size_t> finished{0};
+  std::vector<std::thread> workers;
+  for (auto& context : state.contexts) {
+    workers.emplace_back([&io = *context, &finished, control] {
+      io.run();
+      ++finished;
+      if (control != nullptr) {
+        control->notify();
+      }
+    });
+  }
+  const auto count = workers.size();
+  bool abandoned = false;
+  if (control != nullptr && !control->wait([&] { return finished.load() == count; })) {
+    abandoned = true;
+    for (auto& context : state.contexts) {
+      context->stop();
+    }
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  return abandoned;
+}
+
+} // namespace
+
+void run_control::stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard lock(mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    deadline_ = deadline_ ? std::min(*deadline_, deadline) : deadline;
+    stopping_ = true;
+  }
+  changed_.notify_all();
+}
+
+void run_control::notify() {
+  { std::lock_guard lock(mutex_); }
+  changed_.notify_all();
+}
+
+bool run_control::wait(const std::function<bool()>& done) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (done()) {
+      return true;
+    }
+    if (!deadline_) {
+      changed_.wait(lock);
+    } else if (changed_.wait_until(lock, *deadline_) == std::cv_status::timeout) {
+      return done();
+    }
+  }
+}
+
 generator_result run_load(const generator_settings& s) {
   generator_result out;
   if (!probe(s, out.first_error)) {
     return out;
   }
   out.reached = true;
-  shared_run run;
+  if (s.control != nullptr && s.control->stop_requested()) {
+    out.stopped = true; // stopped while the probe ran: nothing was sent
+    out.measure_start = std::chrono::system_clock::now();
+    return out;
+  }
+  auto state = std::make_unique<run_state>();
+  auto& run = state->run;
   run.settings = &s;
-  run.bodies = build_bodies(s);
+  run.bodies = build_bodies(s, out.file_error);
+  if (!out.file_error.empty()) {
+    return out;
+  }
   std::size_t connections =
       s.model == load_model::closed
           ? static_cast<std::size_t>(share_of(s.connections, s.shard_index, s.shard_count))
@@ -537,9 +643,8 @@ generator_result run_load(const generator_settings& s) {
       s.model == load_model::closed
           ? static_cast<unsigned>(std::clamp<std::size_t>(connections, 1, s.threads))
           : s.threads;
-  std::vector<thread_state> states(threads);
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
-  std::vector<std::unique_ptr<client::client>> clients;
+  auto& states = state->states;
+  states.resize(threads);
   const std::size_t in_flight_total =
       s.connections > 0 ? share_of(s.connections, s.shard_index, s.shard_count) : 0;
   set_clock(s, run);
@@ -554,19 +659,14 @@ generator_result run_load(const generator_settings& s) {
     auto settings = s.client;
     settings.max_connections_per_server =
         s.model == load_model::closed ? share_of(connections, t, threads) : ts.max_in_flight;
-    contexts.push_back(std::make_unique<asio::io_context>());
-    clients.push_back(std::make_unique<client::client>(contexts.back()->get_executor(), settings));
-    ts.icap = clients.back().get();
-    asio::co_spawn(*contexts.back(), thread_main(ts, share_of(connections, t, threads)),
-                   asio::detached);
+    auto& context = *state->contexts.emplace_back(std::make_unique<asio::io_context>());
+    ts.icap = state->clients
+                  .emplace_back(std::make_unique<client::client>(context.get_executor(), settings))
+                  .get();
+    asio::co_spawn(context, thread_main(ts, share_of(connections, t, threads)), asio::detached);
   }
-  std::vector<std::thread> workers;
-  for (unsigned t = 0; t < threads; ++t) {
-    workers.emplace_back([&io = *contexts[t]] { io.run(); });
-  }
-  for (auto& w : workers) {
-    w.join();
-  }
+  const bool abandoned = run_threads(*state, s.control);
+  out.stopped = run.stopped();
   out.measure_start = std::chrono::system_clock::now() -
                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
                           steady::now() - run.measure_start);
@@ -577,9 +677,13 @@ generator_result run_load(const generator_settings& s) {
     if (out.first_error.empty()) {
       out.first_error = ts.first_error;
     }
+    out.abandoned += abandoned ? ts.in_flight : 0;
   }
   out.measured.elapsed =
       std::chrono::duration_cast<std::chrono::microseconds>(last - run.measure_start);
+  if (abandoned) {
+    keep_abandoned(std::move(state));
+  }
   return out;
 }
 

@@ -16,9 +16,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +41,28 @@ struct live_counters {
   std::atomic<std::uint64_t> completed{0}; // counted requests (warm-up excluded)
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> in_flight{0};
+};
+
+// Ends a run early from another thread (icapkit load on SIGINT/SIGTERM). Thread-safe.
+class run_control {
+public:
+  // No new request starts (warm-up, measured, or a connection's next); requests in flight get
+  // `grace` to finish, then run_load abandons them. A later call can only shorten the grace.
+  void stop(std::chrono::milliseconds grace);
+  // Ends the run at once: requests in flight are abandoned.
+  void stop_now() { stop(std::chrono::milliseconds{0}); }
+  bool stop_requested() const noexcept { return stopping_.load(); }
+
+  // For run_load: waits until `done()` holds (checked at every notify()) or a stop's grace has
+  // run out; returns true when done() held.
+  bool wait(const std::function<bool()>& done);
+  void notify();
+
+private:
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 // Not an aggregate on purpose (g++ 12 bug with aggregate temporaries inside co_await): set
@@ -78,7 +102,8 @@ struct generator_settings {
   // threads: it must be thread-safe.
   std::function<void(const client::exchange_result&)> on_record;
   double record_sample = 1.0;
-  live_counters* live = nullptr; // optional
+  live_counters* live = nullptr;  // optional
+  run_control* control = nullptr; // optional: lets another thread stop the run
 };
 
 struct generator_result {
@@ -88,14 +113,21 @@ struct generator_result {
   bool reached = false;
   std::string first_error; // the first failure's message, for the user
   std::chrono::system_clock::time_point measure_start;
+  std::string file_error; // "cannot read 'x': Permission denied": nothing was sent
+  bool stopped = false;   // run_control::stop ended the run before its limits
+  // Requests still in flight when the grace ran out: abandoned, neither counted nor recorded.
+  std::uint64_t abandoned = 0;
 };
 
 // Checks settings (non-empty services, a rate for the open model, shard bounds, readable files);
 // returns an empty string or one line naming the problem.
 std::string validate(const generator_settings& settings);
 
-// Runs the load to the end (blocking); settings must validate. Throws std::runtime_error only
-// when a file cannot be read.
+// Runs the load to the end or until settings.control stops it (blocking); settings must
+// validate. A file that can no longer be read ends it before any load with `file_error` set.
+// When requests are abandoned after a stop's grace, their connections and coroutine state are
+// kept (never freed: the client cannot cancel an exchange) until the process exits, which the
+// caller should do soon.
 generator_result run_load(const generator_settings& settings);
 
 // The EICAR rule of generator_settings::eicar_ratio for request `index`.

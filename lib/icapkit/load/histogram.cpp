@@ -137,8 +137,19 @@ nlohmann::json histogram::to_json() const {
       pairs.push_back(nlohmann::json::array({static_cast<std::uint64_t>(i), counts_[i]}));
     }
   }
-  return nlohmann::json{{"unit", "us"}, {"count", count_}, {"min", min()},
-                        {"max", max_},  {"sum", sum_},     {"buckets", std::move(pairs)}};
+  // Ready percentiles for readers without the bucket arithmetic (jq .histograms.total.p99);
+  // from_json ignores them: they follow from the buckets.
+  return nlohmann::json{{"unit", "us"},
+                        {"count", count_},
+                        {"min", min()},
+                        {"max", max_},
+                        {"sum", sum_},
+                        {"mean", mean()},
+                        {"p50", percentile(50)},
+                        {"p90", percentile(90)},
+                        {"p99", percentile(99)},
+                        {"p99_9", percentile(99.9)},
+                        {"buckets", std::move(pairs)}};
 }
 
 namespace {

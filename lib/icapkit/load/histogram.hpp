@@ -41,9 +41,11 @@ public:
   };
   std::vector<bucket> buckets() const;
 
-  // {"unit":"us","count":N,"min":..,"max":..,"sum":..,"buckets":[[index,count],...]} with only
-  // non-empty buckets, in index order. from_json validates (names the member in `error`) and
-  // checks that the counts add up.
+  // {"unit":"us","count":N,"min":..,"max":..,"sum":..,"mean":..,"p50":..,"p90":..,"p99":..,
+  // "p99_9":..,"buckets":[[index,count],...]} with only non-empty buckets, in index order; the
+  // mean and percentiles are in the unit (us), computed from the buckets. from_json validates
+  // (names the member in `error`), checks that the counts add up, and ignores mean and the
+  // percentiles (a merged histogram recomputes them).
   nlohmann::json to_json() const;
   static std::optional<histogram> from_json(const nlohmann::json& j, std::string& error);
 

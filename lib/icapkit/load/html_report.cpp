@@ -609,7 +609,15 @@ void write_html(std::ostream& out, const load_summary& summary) {
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       << "<title>icapkit load report</title>\n<style>" << page_style << "</style>\n</head>\n"
       << "<body>\n<h1>icapkit load</h1>\n<p class=\"lead\">"
-      << codec::html_escaped(lead_line(summary)) << "</p>\n<div class=\"cols\">\n";
+      << codec::html_escaped(lead_line(summary)) << "</p>\n";
+  if (summary.interrupted()) {
+    out << "<p class=\"bad interrupted\">Interrupted by "
+        << codec::html_escaped(summary.interrupted_by) << ": the run stopped before its limits; "
+        << summary.abandoned
+        << " requests in flight were abandoned after the grace. The numbers cover what "
+           "completed.</p>\n";
+  }
+  out << "<div class=\"cols\">\n";
   write_run_table(out, summary);
   write_settings_table(out, summary.settings);
   out << "</div>\n";

@@ -193,6 +193,30 @@ bool thresholds_from_json(const nlohmann::json& j, load_summary& s, std::string&
   return true;
 }
 
+// "interrupted", "signal", "abandoned": absent in summaries written before they existed.
+bool interruption_from_json(const nlohmann::json& j, load_summary& s, std::string& error) {
+  const auto flag = j.find("interrupted");
+  if (flag == j.end()) {
+    return true;
+  }
+  if (!flag->is_boolean()) {
+    error = "interrupted: not a boolean";
+    return false;
+  }
+  if (!flag->get<bool>()) {
+    return true;
+  }
+  if (!string_member(j, "signal", s.interrupted_by, error) ||
+      !read_uint(j, "abandoned", s.abandoned, error)) {
+    return false;
+  }
+  if (s.interrupted_by.empty()) {
+    error = "signal: empty for an interrupted run";
+    return false;
+  }
+  return true;
+}
+
 std::string fixed(double value, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
@@ -314,6 +338,11 @@ nlohmann::json load_summary::to_json() const {
                        {"observed", known ? threshold_results[i].observed : std::string()}});
   }
   j["thresholds"] = std::move(results);
+  j["interrupted"] = interrupted();
+  if (interrupted()) {
+    j["signal"] = interrupted_by;
+    j["abandoned"] = abandoned;
+  }
   return j;
 }
 
@@ -339,7 +368,8 @@ std::optional<load_summary> load_summary::from_json(const nlohmann::json& j, std
   }
   s.target_rps = j["target_rps"].get<double>();
   s.settings = j.value("settings", nlohmann::json::object());
-  if (!measurements_from_json(j, s.measured, error) || !thresholds_from_json(j, s, error)) {
+  if (!measurements_from_json(j, s.measured, error) || !thresholds_from_json(j, s, error) ||
+      !interruption_from_json(j, s, error)) {
     return std::nullopt;
   }
   return s;
@@ -360,6 +390,10 @@ load_summary merge(const load_summary& a, const load_summary& b) {
     }
   }
   merged.threshold_results.clear();
+  if (!merged.interrupted()) {
+    merged.interrupted_by = b.interrupted_by;
+  }
+  merged.abandoned = a.abandoned + b.abandoned;
   return merged;
 }
 
@@ -403,6 +437,10 @@ void write_human(std::ostream& out, const load_summary& s) {
   const auto& m = s.measured;
   const auto& c = m.counts;
   const double seconds = static_cast<double>(m.elapsed.count()) / 1e6;
+  if (s.interrupted()) {
+    out << "interrupted by " << s.interrupted_by << ": stopped early, " << s.abandoned
+        << " requests in flight abandoned after the grace\n";
+  }
   out << "requests " << c.requests << " in " << fixed(seconds, 2)
       << " s: " << fixed(s.achieved_rps(), 1) << " req/s";
   if (s.target_rps > 0) {
@@ -498,6 +536,10 @@ void write_prometheus(std::ostream& out, const load_summary& s) {
                   c.dropped);
   w.write_counter("icapkit_load_body_bytes_sent_total", "body bytes sent", {}, c.bytes_sent);
   w.write_gauge("icapkit_load_achieved_rps", "requests per second achieved", {}, s.achieved_rps());
+  w.write_gauge("icapkit_load_interrupted", "1 when a signal ended the run before its limits", {},
+                s.interrupted() ? 1.0 : 0.0);
+  w.write_gauge("icapkit_load_abandoned", "requests in flight abandoned after an interruption", {},
+                static_cast<double>(s.abandoned));
 }
 
 } // namespace icapkit::load

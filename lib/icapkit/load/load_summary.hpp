@@ -83,9 +83,16 @@ struct load_summary {
   load_measurements measured;
   std::vector<std::string> thresholds; // as given
   std::vector<threshold_result> threshold_results;
+  // A signal ended the run early ("SIGINT", "SIGTERM"; empty: it ran to its limits), with the
+  // requests still in flight when the grace ran out (abandoned, not counted).
+  std::string interrupted_by;
+  std::uint64_t abandoned = 0;
+  bool interrupted() const noexcept { return !interrupted_by.empty(); }
 
   double achieved_rps() const noexcept;
-  // {"format":"icapkit-load-summary","version":1,...}; histograms via histogram::to_json.
+  // {"format":"icapkit-load-summary","version":1,...,"interrupted":false,...}; histograms via
+  // histogram::to_json. "signal" and "abandoned" are written only for an interrupted run;
+  // from_json takes the three as absent (not interrupted) in older summaries.
   nlohmann::json to_json() const;
   // Validates; on failure returns nullopt and names the member in `error`.
   static std::optional<load_summary> from_json(const nlohmann::json& j, std::string& error);
@@ -94,7 +101,8 @@ struct load_summary {
 
 // a + b: measurements merged exactly; shards and target_rps add; thresholds are the union (a's
 // first); a's settings, version and model are kept, the earlier started_at. threshold_results
-// are cleared: evaluate them again on the merged numbers (evaluate_thresholds).
+// are cleared: evaluate them again on the merged numbers (evaluate_thresholds). The merge is
+// interrupted when either part was (a's signal first); abandoned requests add.
 load_summary merge(const load_summary& a, const load_summary& b);
 
 // The numbers --threshold checks: total (corrected), options, connect, tls and preview
@@ -104,12 +112,14 @@ threshold_inputs inputs_of(const load_summary& summary);
 // with the parser's message. Returns true when every threshold passed.
 bool evaluate_thresholds(load_summary& summary);
 
-// The human summary: requests, rps achieved vs target, MB/s, outcomes, errors by kind,
-// corrected and uncorrected percentiles (p50 p90 p99 p99.9 p99.99 max), threshold results.
+// The human summary: an "interrupted by SIGINT" line first when it was, requests, rps achieved
+// vs target, MB/s, outcomes, errors by kind, corrected and uncorrected percentiles (p50 p90 p99
+// p99.9 p99.99 max), threshold results.
 void write_human(std::ostream& out, const load_summary& summary);
 // Prometheus text: icapkit_load_latency_seconds{latency="corrected"|"uncorrected"|"options"},
 // icapkit_load_requests_total, icapkit_load_outcomes_total{outcome}, icapkit_load_errors_total
-// {kind}, icapkit_load_*_total for timeouts, slow, late, dropped, bytes_sent.
+// {kind}, icapkit_load_*_total for timeouts, slow, late, dropped, bytes_sent, and the gauge
+// icapkit_load_interrupted (1 when a signal ended the run early).
 void write_prometheus(std::ostream& out, const load_summary& summary);
 
 } // namespace icapkit::load

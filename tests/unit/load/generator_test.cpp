@@ -246,6 +246,111 @@ TEST_CASE("an unreachable server is reported, not loaded") {
   CHECK(result.measured.counts.requests == 0);
 }
 
+// Polls `condition` every 5 ms for at most `limit`: bounded waiting, not a timing assumption.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) {
+      return false;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST_CASE("run_control: a stop ends a long run; requests in flight finish within the grace") {
+  running_icap icap(delay_all(50ms));
+  auto s = settings_for(icap.port());
+  s.connections = 3;
+  s.duration = 600s;
+  run_control control;
+  s.control = &control;
+  live_counters live;
+  s.live = &live;
+  std::thread stopper([&] {
+    REQUIRE(eventually([&] { return live.completed.load() >= 6; }));
+    control.stop(5000ms);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_load(s);
+  stopper.join();
+  CHECK(std::chrono::steady_clock::now() - started < 60s);
+  CHECK(result.stopped);
+  CHECK(result.abandoned == 0); // 50 ms answers fit in the 5 s grace
+  CHECK(result.measured.counts.requests >= 6);
+  CHECK(result.measured.counts.failed == 0);
+  CHECK(result.measured.total.count() == result.measured.counts.requests);
+}
+
+TEST_CASE("run_control: requests still in flight after the grace are abandoned, not counted") {
+  running_icap icap(delay_all(1500ms));
+  auto s = settings_for(icap.port());
+  s.connections = 2;
+  s.duration = 600s;
+  s.client.response_timeout = 30000ms;
+  run_control control;
+  s.control = &control;
+  live_counters live;
+  s.live = &live;
+  std::thread stopper([&] {
+    REQUIRE(eventually([&] { return live.in_flight.load() == 2; }));
+    control.stop(100ms);
+  });
+  const auto result = run_load(s);
+  stopper.join();
+  CHECK(result.stopped);
+  CHECK(result.abandoned == 2);
+  CHECK(result.measured.counts.requests == 0);
+}
+
+TEST_CASE("run_control: stop_now cuts a long grace short") {
+  running_icap icap(delay_all(3000ms));
+  auto s = settings_for(icap.port());
+  s.connections = 2;
+  s.duration = 600s;
+  s.client.response_timeout = 30000ms;
+  run_control control;
+  s.control = &control;
+  live_counters live;
+  s.live = &live;
+  std::thread stopper([&] {
+    REQUIRE(eventually([&] { return live.in_flight.load() == 2; }));
+    control.stop(600s);
+    control.stop_now();
+  });
+  const auto result = run_load(s);
+  stopper.join();
+  CHECK(result.stopped);
+  CHECK(result.abandoned == 2); // waiting the grace out would have let both answers arrive
+  CHECK(result.measured.counts.requests == 0);
+}
+
+TEST_CASE("run_control: stop_now during a start delay ends the run before any request") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.connections = 1;
+  s.start_at = std::chrono::system_clock::now() + 600s;
+  run_control control;
+  s.control = &control;
+  std::thread stopper([&] { control.stop_now(); });
+  const auto result = run_load(s);
+  stopper.join();
+  CHECK(result.stopped);
+  CHECK(result.measured.counts.requests == 0);
+}
+
+TEST_CASE("a file that cannot be read ends the run before any load, with the OS's reason") {
+  running_icap icap;
+  auto s = settings_for(icap.port());
+  s.requests = 5;
+  s.files = {"/nonexistent-icapkit-dir/body.bin"};
+  const auto result = run_load(s);
+  CHECK(result.file_error ==
+        "cannot read '/nonexistent-icapkit-dir/body.bin': No such file or directory");
+  CHECK(result.measured.counts.requests == 0);
+}
+
 TEST_CASE("validate names the problem") {
   generator_settings s;
   CHECK(validate(s) == "no ICAP service");

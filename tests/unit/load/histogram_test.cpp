@@ -240,6 +240,29 @@ TEST_CASE("histogram: JSON round trip") {
   CHECK(*direct == h);
 }
 
+TEST_CASE("histogram: JSON carries ready percentiles and the mean, ignored on reading") {
+  const histogram h = of({100, 200, 300, 400, 1'000});
+  const auto j = h.to_json();
+  CHECK(j["p50"] == h.percentile(50));
+  CHECK(j["p90"] == h.percentile(90));
+  CHECK(j["p99"] == h.percentile(99));
+  CHECK(j["p99_9"] == h.percentile(99.9));
+  CHECK(j["p99"].get<std::uint64_t>() >= 990);
+  CHECK(j["max"] == 1'000);
+  CHECK(j["mean"] == 400.0);
+  auto edited = j;
+  edited["p99"] = 7;
+  edited["mean"] = "not even a number";
+  std::string error;
+  const auto back = histogram::from_json(edited, error);
+  REQUIRE_MESSAGE(back.has_value(), error);
+  CHECK(*back == h);
+  CHECK(back->to_json()["p99"] == h.percentile(99));
+  const auto empty = histogram{}.to_json();
+  CHECK(empty["p50"] == 0);
+  CHECK(empty["mean"] == 0.0);
+}
+
 TEST_CASE("histogram: from_json rejects malformed input and says where") {
   const auto good = of({3, 3, 200}).to_json(); // buckets [[3,2],[164,1]]
   auto with = [&](const char* key, nlohmann::json value) {

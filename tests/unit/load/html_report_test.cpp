@@ -278,4 +278,15 @@ TEST_CASE("html report: huge values stay on the plots") {
   CHECK(bad_geometry(page).empty());
 }
 
+TEST_CASE("html report: an interrupted run carries a note, a complete one none") {
+  auto s = make_run(100, 5);
+  CHECK(html(s).find("Interrupted by") == std::string::npos);
+  s.interrupted_by = "SIGTERM";
+  s.abandoned = 4;
+  const auto page = html(s);
+  check_well_formed(page);
+  CHECK(page.find("Interrupted by SIGTERM") != std::string::npos);
+  CHECK(page.find("4 requests in flight were abandoned") != std::string::npos);
+}
+
 } // namespace icapkit::load

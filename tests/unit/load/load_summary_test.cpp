@@ -160,4 +160,90 @@ TEST_CASE("the human summary and Prometheus text carry the numbers") {
   CHECK(prom.str().find("icapkit_load_requests_total 1000") != std::string::npos);
 }
 
+TEST_CASE("the JSON summary has ready percentiles per histogram, in its unit") {
+  const auto s = make_summary(0, 1000);
+  const auto j = s.to_json();
+  const auto& total = j["histograms"]["total"];
+  CHECK(total["unit"] == "us");
+  CHECK(total["p50"] == s.measured.total.percentile(50));
+  CHECK(total["p90"] == s.measured.total.percentile(90));
+  CHECK(total["p99"] == s.measured.total.percentile(99));
+  CHECK(total["p99_9"] == s.measured.total.percentile(99.9));
+  CHECK(total["max"] == s.measured.total.max());
+  CHECK(total["mean"].get<double>() == doctest::Approx(s.measured.total.mean()));
+  CHECK(j["histograms"]["connect"].contains("p99"));
+  CHECK(j["interrupted"] == false);
+  CHECK_FALSE(j.contains("signal"));
+}
+
+TEST_CASE("merged percentiles come from the merged buckets, whatever the inputs say") {
+  const auto a = make_summary(0, 900);
+  auto b = make_summary(900, 100);
+  b.measured.total = histogram{};
+  for (int i = 0; i < 100; ++i) {
+    b.measured.total.record(5'000'000); // a slow shard: 5 s each
+  }
+  auto ja = a.to_json();
+  ja["histograms"]["total"]["p99"] = 1; // stale or tampered: ignored on reading
+  std::string error;
+  const auto read_a = load_summary::from_json(nlohmann::json::parse(ja.dump()), error);
+  REQUIRE_MESSAGE(read_a, error);
+  const auto merged = merge(*read_a, b).to_json();
+  histogram whole = a.measured.total;
+  whole.merge(b.measured.total);
+  CHECK(merged["histograms"]["total"]["p99"] == whole.percentile(99));
+  CHECK(merged["histograms"]["total"]["p99"].get<std::uint64_t>() >= 4'900'000);
+  CHECK(merged["histograms"]["total"]["p50"] == whole.percentile(50));
+  // Averaging the two p99 would give about 2.6 s: the merge must not.
+  CHECK(merged["histograms"]["total"]["p90"] == whole.percentile(90));
+}
+
+TEST_CASE("an interrupted run says so in JSON, the human summary and Prometheus text") {
+  auto s = make_summary(0, 100);
+  s.interrupted_by = "SIGINT";
+  s.abandoned = 3;
+  const auto j = s.to_json();
+  CHECK(j["interrupted"] == true);
+  CHECK(j["signal"] == "SIGINT");
+  CHECK(j["abandoned"] == 3);
+  std::string error;
+  const auto back = load_summary::from_json(nlohmann::json::parse(j.dump()), error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK(*back == s);
+  std::ostringstream human;
+  write_human(human, s);
+  CHECK(human.str().rfind("interrupted by SIGINT: stopped early, 3 requests in flight", 0) == 0);
+  std::ostringstream prom;
+  write_prometheus(prom, s);
+  CHECK(prom.str().find("icapkit_load_interrupted 1\n") != std::string::npos);
+  CHECK(prom.str().find("icapkit_load_abandoned 3\n") != std::string::npos);
+
+  auto bad = j;
+  bad["signal"] = "";
+  CHECK_FALSE(load_summary::from_json(bad, error));
+  CHECK(error.find("signal") != std::string::npos);
+  bad["interrupted"] = "yes";
+  CHECK_FALSE(load_summary::from_json(bad, error));
+  CHECK(error.find("interrupted") != std::string::npos);
+}
+
+TEST_CASE("a summary without the interruption fields reads as a complete run; merges keep it") {
+  auto j = make_summary(0, 10).to_json();
+  j.erase("interrupted");
+  std::string error;
+  const auto old = load_summary::from_json(j, error);
+  REQUIRE_MESSAGE(old, error);
+  CHECK_FALSE(old->interrupted());
+  auto cut = make_summary(10, 10);
+  cut.interrupted_by = "SIGTERM";
+  cut.abandoned = 2;
+  const auto merged = merge(*old, cut);
+  CHECK(merged.interrupted_by == "SIGTERM");
+  CHECK(merged.abandoned == 2);
+  CHECK_FALSE(merge(*old, *old).interrupted());
+  std::ostringstream prom;
+  write_prometheus(prom, *old);
+  CHECK(prom.str().find("icapkit_load_interrupted 0\n") != std::string::npos);
+}
+
 } // namespace icapkit::load
