@@ -202,6 +202,7 @@ TEST_CASE("an interrupted run says so in JSON, the human summary and Prometheus 
   auto s = make_summary(0, 100);
   s.interrupted_by = "SIGINT";
   s.abandoned = 3;
+  evaluate_thresholds(s);
   const auto j = s.to_json();
   CHECK(j["interrupted"] == true);
   CHECK(j["signal"] == "SIGINT");
