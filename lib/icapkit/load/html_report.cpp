@@ -612,10 +612,13 @@ void write_html(std::ostream& out, const load_summary& summary) {
       << codec::html_escaped(lead_line(summary)) << "</p>\n";
   if (summary.interrupted()) {
     out << "<p class=\"bad interrupted\">Interrupted by "
-        << codec::html_escaped(summary.interrupted_by) << ": the run stopped before its limits; "
-        << summary.abandoned
-        << " requests in flight were abandoned after the grace. The numbers cover what "
-           "completed.</p>\n";
+        << codec::html_escaped(summary.interrupted_by) << ": the run stopped before its limits; ";
+    if (summary.abandoned > 0) {
+      out << summary.abandoned << " requests in flight were abandoned after the grace.";
+    } else {
+      out << "every request in flight finished.";
+    }
+    out << " The numbers cover what completed.</p>\n";
   }
   out << "<div class=\"cols\">\n";
   write_run_table(out, summary);

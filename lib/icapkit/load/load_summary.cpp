@@ -438,8 +438,12 @@ void write_human(std::ostream& out, const load_summary& s) {
   const auto& c = m.counts;
   const double seconds = static_cast<double>(m.elapsed.count()) / 1e6;
   if (s.interrupted()) {
-    out << "interrupted by " << s.interrupted_by << ": stopped early, " << s.abandoned
-        << " requests in flight abandoned after the grace\n";
+    out << "interrupted by " << s.interrupted_by << ": stopped early, ";
+    if (s.abandoned > 0) {
+      out << s.abandoned << " requests in flight abandoned after the grace\n";
+    } else {
+      out << "every request in flight finished\n";
+    }
   }
   out << "requests " << c.requests << " in " << fixed(seconds, 2)
       << " s: " << fixed(s.achieved_rps(), 1) << " req/s";

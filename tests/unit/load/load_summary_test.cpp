@@ -245,6 +245,13 @@ TEST_CASE("a summary without the interruption fields reads as a complete run; me
   std::ostringstream prom;
   write_prometheus(prom, *old);
   CHECK(prom.str().find("icapkit_load_interrupted 0\n") != std::string::npos);
+  std::ostringstream human;
+  write_human(human, merge(*old, *old));
+  CHECK(human.str().find("interrupted") == std::string::npos);
+  cut.abandoned = 0;
+  write_human(human, cut);
+  CHECK(human.str().find("interrupted by SIGTERM: stopped early, every request in flight "
+                         "finished\n") != std::string::npos);
 }
 
 } // namespace icapkit::load
