@@ -1,15 +1,33 @@
 #!/usr/bin/env bash
-# Benchmark (not a test; never registered in CTest): `icapkit proxy` beside Squid 5.7, both in front
-# of the same origin and the same ICAP service (one `icapkit serve --vendor opswat`, REQMOD, preview
-# on with the same preview size), under the same load in one run: POSTs of BODY_KB KiB at
-# CONCURRENCY keep-alive clients from ApacheBench (`ab`, Debian package apache2-utils). icapkit is
-# addressed as the reverse proxy it is configured as; Squid as a forward proxy (ab -X), the way
-# Squid is set up in tests/integration/squid_serve.sh. The origin is a small asyncio server written
-# here, so that it is never the bottleneck of either side. Prints requests/s and p99 of each (best
-# of REPEAT interleaved runs), and the ratios icapkit / Squid for requests/s and Squid / icapkit
-# for p99 (above 1 = icapkit better). A side whose run had failed or non-2xx answers prints FAILED.
+# Benchmark (not a test; never registered in CTest): `icapkit proxy` beside Squid 5.7 on the same
+# cores, both in front of the same origin and the same ICAP service, under the same load in one
+# run: POSTs of BODY_KB KiB at CONCURRENCY keep-alive clients from ApacheBench (`ab -k`, Debian
+# package apache2-utils). icapkit is addressed as the reverse proxy it is configured as; Squid as a
+# forward proxy (ab -X), the way Squid is set up in tests/integration/squid_serve.sh. Both send
+# every POST to REQMOD at the ICAP service `icapkit serve --vendor opswat` (service
+# /OMSScanReq-AV) with a PREVIEW-byte preview, 204 allowed.
+#
+# Same cores: `icapkit proxy --threads THREADS` beside Squid with `workers THREADS` (one worker:
+# `squid -N`, one process; more: `squid --foreground`, a master, a coordinator and THREADS worker
+# processes, because Squid runs no SMP under -N). Nothing is pinned: on a 2-core machine ab, the
+# ICAP server and the origin need the cores too, and pinning a proxy to one core would only make it
+# wait for whatever else runs there. The shared parts are not meant to be the bottleneck: icapkit
+# serve gets SERVE_THREADS threads (default: the core count) and the origin is a small asyncio
+# server written here; the table shows what each of them spent per request under each side.
+#
+# Prints the machine, the source tree's commit, what each side ran (command lines, the proxy's
+# ICAP profile, Squid's workers and icap_* lines), then for each side requests/s and p99 (best of
+# REPEAT interleaved runs) and the CPU time per request of the proxy (icapkit proxy's process;
+# Squid: the sum over all its processes) read from /proc/PID/stat before and after the run, beside
+# the CPU per request of icapkit serve and of the origin and how busy ab was (CPU / wall time, %
+# of one core: near 100 % ab, not the proxy, set the pace). CPU per request depends much less on
+# what else runs on the machine than requests/s does. Ratios: icapkit / Squid for requests/s,
+# Squid / icapkit for p99 and CPU per request (above 1 = icapkit better). A side whose run failed,
+# had non-2xx answers, or whose requests did not all reach the ICAP server prints FAILED and why
+# (exit 1).
 # Usage: bench/proxy_vs_squid.sh [ICAPKIT_BINARY]   (default build/bin/icapkit)
-# Env: REQUESTS=20000 CONCURRENCY=50 BODY_KB=4 PREVIEW=1024 REPEAT=2 THREADS=(cores)
+# Env: REQUESTS=20000 CONCURRENCY=50 BODY_KB=4 PREVIEW=1024 REPEAT=2 THREADS=1 (icapkit proxy
+#      threads = Squid workers) SERVE_THREADS=(cores)
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/bin/icapkit}
@@ -18,17 +36,50 @@ concurrency=${CONCURRENCY:-50}
 body_kb=${BODY_KB:-4}
 preview=${PREVIEW:-1024}
 repeat=${REPEAT:-2}
-threads=${THREADS:-$(nproc)}
+threads=${THREADS:-1}
+serve_threads=${SERVE_THREADS:-$(nproc)}
+for setting in "REQUESTS $requests" "CONCURRENCY $concurrency" "BODY_KB $body_kb" "PREVIEW $preview" \
+  "REPEAT $repeat" "THREADS $threads" "SERVE_THREADS $serve_threads"; do
+  [[ ${setting#* } =~ ^[1-9][0-9]*$ ]] ||
+    { echo "bench: ${setting%% *} must be a whole number > 0, got '${setting#* }'" >&2; exit 2; }
+done
 [ -x "$bin" ] || { echo "bench: icapkit binary '$bin' not found (build it, or pass its path)" >&2; exit 2; }
-command -v ab >/dev/null || { echo "bench: ab missing: apt-get install apache2-utils (not in scripts/deps yet)" >&2; exit 2; }
+command -v ab >/dev/null || { echo "bench: ab missing (run scripts/deps: package apache2-utils)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (run scripts/deps)" >&2; exit 2; }
 squid_bin=$(command -v squid || echo /usr/sbin/squid)
 [ -x "$squid_bin" ] || { echo "bench: squid missing (run scripts/deps)" >&2; exit 2; }
 "$bin" proxy --help >/dev/null 2>&1 || { echo "bench: this icapkit has no proxy subcommand" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/icapkit-bench-proxy.XXXXXX")
-pids=()
+S=$work/squid
+pids=() squid_pid=''
+# descendants PID: every process below PID (Squid's kids and their helpers)
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+stop_squid() { # TERM to the master (it stops its kids); KILL what is left of this Squid after 10 s
+  [ -n "$squid_pid" ] || return 0
+  local kids pid
+  kids=$(descendants "$squid_pid")
+  kill -TERM "$squid_pid" 2>/dev/null
+  for _ in $(seq 1 200); do
+    kill -0 "$squid_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$squid_pid" 2>/dev/null
+  wait "$squid_pid" 2>/dev/null
+  for pid in $kids; do # only processes still running this bench's squid.conf
+    grep -qF "$S/squid.conf" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  done
+  squid_pid=''
+}
 cleanup() {
   local pid
+  stop_squid
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
   rm -rf "$work"
@@ -42,6 +93,24 @@ free_port() {
 }
 wait_file() { local _; for _ in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
 port_answers() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# cpu_ticks PID...: CPU clock ticks (user + system, all threads) the processes used so far
+cpu_ticks() {
+  local pid
+  for pid in "$@"; do
+    # /proc/PID/stat: fields 14 and 15; cut after the command name, which may hold spaces
+    sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null
+  done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+ticks_per_s=$(getconf CLK_TCK)
+
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit-dirty"
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
+  "kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "source tree: $commit; $("$bin" --version 2>/dev/null) ($bin);" \
+  "squid $("$squid_bin" -v 2>/dev/null | head -n 1 | sed 's/.*Version //');" \
+  "$(ab -V | head -n 1 | sed 's/^This is //; s/, Version/ version/; s/ <.*//')"
 
 # --- origin: HTTP/1.0 and 1.1 keep-alive, Content-Length or chunked bodies, answers 200 "ok\n"
 cat >"$work/origin.py" <<'PY'
@@ -87,18 +156,21 @@ async def main():
 asyncio.run(main())
 PY
 python3 "$work/origin.py" "$work/origin.port" 2>"$work/origin.err" &
-pids+=($!)
-wait_file "$work/origin.port" || { echo "bench: the origin did not start" >&2; exit 2; }
+origin_pid=$!
+pids+=("$origin_pid")
+wait_file "$work/origin.port" || { echo "bench: the origin did not start: $(tail -n 2 "$work/origin.err")" >&2; exit 2; }
 origin_port=$(cat "$work/origin.port")
 
 # --- the ICAP service both proxies use
-"$bin" serve --vendor opswat --listen 127.0.0.1:0 --port-file "$work/serve.ports" --threads "$threads" -q \
-  --log "$work/serve.ndjson" >"$work/serve.err" 2>&1 &
-pids+=($!)
-wait_file "$work/serve.ports" || { echo "bench: icapkit serve did not start" >&2; exit 2; }
+serve_cmd=("$bin" serve --vendor opswat --listen 127.0.0.1:0 --port-file "$work/serve.ports"
+  --threads "$serve_threads" -q --log "$work/serve.ndjson")
+"${serve_cmd[@]}" </dev/null >"$work/serve.err" 2>&1 &
+serve_pid=$!
+pids+=("$serve_pid")
+wait_file "$work/serve.ports" || { echo "bench: icapkit serve did not start: $(tail -n 2 "$work/serve.err")" >&2; exit 2; }
 icap_port=$(sed -n 1p "$work/serve.ports" | sed 's/.*://')
 
-# --- icapkit proxy: every POST under /upload goes to REQMOD, preview $preview, 204 allowed
+# --- icapkit proxy: every POST goes to REQMOD, preview $preview, 204 allowed
 cat >"$work/proxy.json" <<EOF
 {
   "icap_profile": {"name": "bench", "pool_group_ref": "/api/poolgroup?name=bench-group",
@@ -112,19 +184,23 @@ cat >"$work/proxy.json" <<EOF
   "upstream": "http://127.0.0.1:$origin_port"
 }
 EOF
-"$bin" proxy --config "$work/proxy.json" --listen 127.0.0.1:0 --port-file "$work/proxy.ports" \
-  --threads "$threads" -q >"$work/proxy.err" 2>&1 &
-pids+=($!)
+proxy_cmd=("$bin" proxy --config "$work/proxy.json" --listen 127.0.0.1:0 --port-file "$work/proxy.ports"
+  --threads "$threads" -q)
+"${proxy_cmd[@]}" </dev/null >"$work/proxy.err" 2>&1 &
+proxy_pid=$!
+pids+=("$proxy_pid")
 wait_file "$work/proxy.ports" || { echo "bench: icapkit proxy did not start: $(tail -n 2 "$work/proxy.err")" >&2; exit 2; }
 proxy_port=$(sed -n 's/^listen .*:\([0-9]*\)$/\1/p' "$work/proxy.ports" | head -n 1)
 
-# --- Squid 5.7: the same service, REQMOD only, preview $preview, persistent ICAP connections
+# --- Squid 5.7: the same service, REQMOD only, preview $preview, persistent ICAP connections,
+# THREADS workers. Its own service name (-n) keeps its SMP shared memory and IPC sockets apart
+# from any other Squid on the machine.
 squid_port=$(free_port)
-S=$work/squid
 mkdir -p "$S/log" "$S/run" "$S/cache"
 cat >"$S/squid.conf" <<EOF
 http_port 127.0.0.1:$squid_port
 visible_hostname bench-squid
+workers $threads
 pid_filename $S/run/squid.pid
 cache_effective_user proxy
 access_log none
@@ -145,23 +221,73 @@ icap_service svc_req reqmod_precache icap://127.0.0.1:$icap_port/OMSScanReq-AV b
 adaptation_access svc_req allow all
 EOF
 [ "$(id -u)" -ne 0 ] || chown -R proxy:proxy "$S"
-"$squid_bin" -N -f "$S/squid.conf" >"$S/stdout.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 200); do port_answers "$squid_port" && break; sleep 0.1; done
-port_answers "$squid_port" || { echo "bench: Squid did not start: $(tail -n 3 "$S/log/cache.log")" >&2; exit 2; }
+squid_mode=-N # one process, the master is the worker
+[ "$threads" -eq 1 ] || squid_mode=--foreground # -N runs no SMP; here the master stays in the foreground
+squid_cmd=("$squid_bin" "$squid_mode" -n "icapkitbench$$" -f "$S/squid.conf")
+"${squid_cmd[@]}" </dev/null >"$S/stdout.log" 2>&1 &
+squid_pid=$!
+# Ready when every worker accepts HTTP connections (one such cache.log line per worker).
+squid_ready=0
+for _ in $(seq 1 300); do
+  kill -0 "$squid_pid" 2>/dev/null || break
+  accepting=$(grep -c 'Accepting HTTP Socket connections' "$S/log/cache.log" 2>/dev/null)
+  if [ "${accepting:-0}" -ge "$threads" ] && port_answers "$squid_port"; then squid_ready=1; break; fi
+  sleep 0.1
+done
+[ $squid_ready -eq 1 ] || {
+  echo "bench: Squid did not start: $(tail -n 3 "$S/log/cache.log" "$S/stdout.log" 2>/dev/null)" >&2
+  exit 2
+}
+# squid_pids: the master and every process below it, sorted
+squid_pids() { { echo "$squid_pid"; descendants "$squid_pid"; } | sort -n | paste -sd' '; }
+
+echo "bench: $requests POSTs of $body_kb KiB per run, $concurrency keep-alive clients (ab -k), preview $preview," \
+  "best requests/s of $repeat interleaved runs after a 500-request warm-up each; icapkit proxy with" \
+  "$threads thread(s), Squid with $threads worker(s); no CPU pinning"
+echo "icapkit proxy: $(printf '%q ' "${proxy_cmd[@]}")"
+python3 - "$work/proxy.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+p = c["icap_profile"]
+rules = ", ".join(f'{r["name"]}: {"/".join(r["match"]["method"]["methods"])} -> {r["action"]["action"]}'
+                  for r in c["http_security_policy"]["rules"])
+print(f'  config: vendor {p["vendor"]}, service {p["service_uri"]}, enable_preview {str(p["enable_preview"]).lower()}, '
+      f'preview_size {p["preview_size"]}, allow_204 {str(p["allow_204"]).lower()}, fail_action {p["fail_action"]}; '
+      f'rules: {rules}; upstream {c["upstream"]}')
+PY
+echo "squid: $(printf '%q ' "${squid_cmd[@]}")"
+echo "  squid.conf: $(grep -E '^(workers|icap_|adaptation_access|cache )' "$S/squid.conf" | paste -sd';' | sed 's/;/; /g')"
+echo "shared ICAP server: $(printf '%q ' "${serve_cmd[@]}")"
+echo "shared origin: python3 origin.py (asyncio, one process, 200 \"ok\" to every request)"
+# what each side runs: icapkit proxy's OS threads (the workers, the main thread waiting for signals,
+# the ICAP health monitor); Squid's processes by the name each gives itself (the master: its path)
+squid_roles=$(for pid in $(squid_pids); do tr '\0' '\n' <"/proc/$pid/cmdline" | head -n 1; done | paste -sd, |
+  sed 's/,/, /g')
+echo "processes: icapkit proxy: 1 process, $(find "/proc/$proxy_pid/task" -mindepth 1 -maxdepth 1 | wc -l) OS threads;" \
+  "squid: $(wc -w <<<"$(squid_pids)") processes: $squid_roles"
 
 head -c $((body_kb * 1024)) /dev/urandom >"$work/body.bin"
 
-# run_ab SIDE N: one ab run; prints "RPS P99" or "FAILED reason"
+# run_ab SIDE N: one ab run; prints "RPS P99_MS PROXY_US SERVE_US ORIGIN_US AB_PCT" or "FAILED reason"
 run_ab() {
   local side=$1 n=$2 out=$work/ab-$1.out
   local target=(-X "127.0.0.1:$squid_port" "http://127.0.0.1:$origin_port/upload/bench")
   [ "$side" = squid ] || target=("http://127.0.0.1:$proxy_port/upload/bench")
-  local scans_before
+  local side_pids scans_before proxy_before serve_before origin_before
+  side_pids=$proxy_pid
+  [ "$side" = icapkit ] || side_pids=$(squid_pids)
   scans_before=$(grep -c '"method":"REQMOD"' "$work/serve.ndjson" 2>/dev/null)
-  timeout 600 ab -q -k -n "$n" -c "$concurrency" -p "$work/body.bin" -T application/octet-stream \
-    "${target[@]}" >"$out" 2>&1
+  # shellcheck disable=SC2086 # side_pids: a list of process ids
+  proxy_before=$(cpu_ticks $side_pids)
+  serve_before=$(cpu_ticks "$serve_pid")
+  origin_before=$(cpu_ticks "$origin_pid")
+  /usr/bin/time -f '%e %U %S' -o "$work/ab.time" timeout 600 ab -q -k -n "$n" -c "$concurrency" \
+    -p "$work/body.bin" -T application/octet-stream "${target[@]}" >"$out" 2>&1
   local rc=$?
+  # shellcheck disable=SC2086
+  local proxy_ticks=$(($(cpu_ticks $side_pids) - proxy_before))
+  local serve_ticks=$(($(cpu_ticks "$serve_pid") - serve_before))
+  local origin_ticks=$(($(cpu_ticks "$origin_pid") - origin_before))
   local rps p99 failed non2xx complete
   rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$out")
   p99=$(sed -n 's/^ *99% *\([0-9]*\).*/\1/p' "$out")
@@ -174,14 +300,19 @@ run_ab() {
     echo "FAILED (ab exit $rc, complete ${complete:-?}, failed ${failed:-?}, non-2xx ${non2xx:-0}: $(tail -n 1 "$out"))"
   elif [ "$scans" -lt "$n" ]; then
     echo "FAILED (only $scans of $n requests reached the ICAP server)"
+  elif [ "$side" = squid ] && [ "$side_pids" != "$(squid_pids)" ]; then
+    echo "FAILED (a Squid process exited or was restarted during the run: $side_pids -> $(squid_pids))"
   else
-    echo "$rps $p99"
+    echo "$rps $p99 $(awk -v p="$proxy_ticks" -v s="$serve_ticks" -v o="$origin_ticks" -v hz="$ticks_per_s" \
+      -v n="$n" 'BEGIN { printf "%.1f %.1f %.1f", p / hz * 1e6 / n, s / hz * 1e6 / n, o / hz * 1e6 / n }')" \
+      "$(awk '{ if ($1 > 0) printf "%.0f", ($2 + $3) / $1 * 100; else print "n/a" }' "$work/ab.time")"
   fi
 }
 
-echo "bench: $requests POSTs of $body_kb KiB, $concurrency keep-alive clients, preview $preview, best of $repeat"
-run_ab icapkit 500 >/dev/null # warm-up: connections, OPTIONS caches
-run_ab squid 500 >/dev/null
+for side in icapkit squid; do # warm-up: connections, OPTIONS caches; a side that cannot serve stops here
+  warm=$(run_ab "$side" 500)
+  [[ $warm != FAILED* ]] || { echo "bench: $side failed its warm-up run: $warm" >&2; exit 1; }
+done
 best_icapkit='' best_squid=''
 better() { # better OLD NEW: the run with more requests/s (a failure sticks)
   if [[ $1 == FAILED* ]]; then echo "$1"; return; fi
@@ -193,21 +324,23 @@ for _ in $(seq 1 "$repeat"); do
   best_squid=$(better "$best_squid" "$(run_ab squid "$requests")")
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
-echo "machine: $(nproc) CPUs, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "icapkit: $("$bin" --version 2>/dev/null), squid: $("$squid_bin" -v 2>/dev/null | head -n 1 | sed 's/.*Version //')"
-printf '%-10s %14s %10s\n' side "requests/s" "p99 ms"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); CPU times from /proc/PID/stat in" \
+  "ticks of 1/$ticks_per_s s, over each best run's $requests requests"
+printf '%-8s %11s %7s %13s %13s %14s %7s\n' side "requests/s" "p99 ms" "proxy us/req" "serve us/req" \
+  "origin us/req" "ab CPU"
 for side in icapkit squid; do
   result=$best_icapkit
   [ $side = squid ] && result=$best_squid
   if [[ $result == FAILED* ]]; then
-    printf '%-10s %s\n' "$side" "$result"
+    printf '%-8s %s\n' "$side" "$result"
   else
-    printf '%-10s %14s %10s\n' "$side" "${result%% *}" "${result##* }"
+    read -r rps p99 proxy_us serve_us origin_us ab_pct <<<"$result"
+    printf '%-8s %11s %7s %13s %13s %14s %6s%%\n' "$side" "$rps" "$p99" "$proxy_us" "$serve_us" "$origin_us" "$ab_pct"
   fi
 done
-if [[ $best_icapkit != FAILED* ]] && [[ $best_squid != FAILED* ]]; then
-  echo "ratio requests/s icapkit / squid: $(ratio "${best_icapkit%% *}" "${best_squid%% *}") (above 1 = icapkit faster)"
-  echo "ratio p99 squid / icapkit:        $(ratio "${best_squid##* }" "${best_icapkit##* }") (above 1 = icapkit lower latency)"
-fi
+[[ $best_icapkit != FAILED* ]] && [[ $best_squid != FAILED* ]] || exit 1
+field() { cut -d' ' -f"$1" <<<"$2"; }
+echo "ratio requests/s icapkit / squid:      $(ratio "$(field 1 "$best_icapkit")" "$(field 1 "$best_squid")") (above 1 = icapkit faster)"
+echo "ratio p99 squid / icapkit:             $(ratio "$(field 2 "$best_squid")" "$(field 2 "$best_icapkit")") (above 1 = icapkit lower latency)"
+echo "ratio CPU per request squid / icapkit: $(ratio "$(field 3 "$best_squid")" "$(field 3 "$best_icapkit")") (above 1 = icapkit cheaper)"
