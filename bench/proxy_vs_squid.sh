@@ -114,8 +114,14 @@ echo "source tree: $commit; $("$bin" --version 2>/dev/null) ($bin);" \
 
 # --- origin: HTTP/1.0 and 1.1 keep-alive, Content-Length or chunked bodies, answers 200 "ok\n"
 cat >"$work/origin.py" <<'PY'
-import asyncio, os, sys
+import asyncio, os, signal, sys
+connections = 0
+def write_count(path): # SIGUSR1: the number of connections accepted so far, into path
+    open(path + ".tmp", "w").write(str(connections))
+    os.rename(path + ".tmp", path)
 async def handle(reader, writer):
+    global connections
+    connections += 1
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -148,6 +154,7 @@ async def handle(reader, writer):
     writer.close()
 async def main():
     server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, write_count, sys.argv[2])
     tmp = sys.argv[1] + ".tmp"
     open(tmp, "w").write(str(server.sockets[0].getsockname()[1]))
     os.rename(tmp, sys.argv[1])
@@ -155,11 +162,17 @@ async def main():
         await server.serve_forever()
 asyncio.run(main())
 PY
-python3 "$work/origin.py" "$work/origin.port" 2>"$work/origin.err" &
+python3 "$work/origin.py" "$work/origin.port" "$work/origin.connections" 2>"$work/origin.err" &
 origin_pid=$!
 pids+=("$origin_pid")
 wait_file "$work/origin.port" || { echo "bench: the origin did not start: $(tail -n 2 "$work/origin.err")" >&2; exit 2; }
 origin_port=$(cat "$work/origin.port")
+# origin_connections: TCP connections the origin has accepted so far
+origin_connections() {
+  rm -f "$work/origin.connections"
+  kill -USR1 "$origin_pid" 2>/dev/null
+  wait_file "$work/origin.connections" && cat "$work/origin.connections" || echo '?'
+}
 
 # --- the ICAP service both proxies use
 serve_cmd=("$bin" serve --vendor opswat --listen 127.0.0.1:0 --port-file "$work/serve.ports"
@@ -268,19 +281,38 @@ echo "processes: icapkit proxy: 1 process, $(find "/proc/$proxy_pid/task" -minde
 
 head -c $((body_kb * 1024)) /dev/urandom >"$work/body.bin"
 
-# run_ab SIDE N: one ab run; prints "RPS P99_MS PROXY_US SERVE_US ORIGIN_US AB_PCT" or "FAILED reason"
+# icap_seen LINES: from the ICAP server's log after its first LINES lines, "CONNECTIONS P50_MS": how
+# many ICAP connections carried the REQMODs, and the median time serve took per REQMOD (head
+# received to answer sent, waiting for the body after 100 Continue included)
+icap_seen() {
+  tail -n +$(($1 + 1)) "$work/serve.ndjson" | python3 -c '
+import json, sys
+clients, totals = set(), []
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("method") == "REQMOD":
+        clients.add(r["client"])
+        totals.append(r["timings_us"]["total"])
+totals.sort()
+print(len(clients), f"{totals[(len(totals) - 1) // 2] / 1000:.2f}" if totals else "?")' 2>/dev/null || echo '? ?'
+}
+
+# run_ab SIDE N: one ab run; prints "RPS P99_MS PROXY_US SERVE_US ORIGIN_US AB_PCT ORIGIN_CONNECTIONS
+# ICAP_CONNECTIONS ICAP_P50_MS" or "FAILED reason"
 run_ab() {
   local side=$1 n=$2 out=$work/ab-$1.out
   local target=(-X "127.0.0.1:$squid_port" "http://127.0.0.1:$origin_port/upload/bench")
   [ "$side" = squid ] || target=("http://127.0.0.1:$proxy_port/upload/bench")
-  local side_pids scans_before proxy_before serve_before origin_before
+  local side_pids scans_before lines_before proxy_before serve_before origin_before connections_before
   side_pids=$proxy_pid
   [ "$side" = icapkit ] || side_pids=$(squid_pids)
   scans_before=$(grep -c '"method":"REQMOD"' "$work/serve.ndjson" 2>/dev/null)
+  lines_before=$(wc -l <"$work/serve.ndjson")
   # shellcheck disable=SC2086 # side_pids: a list of process ids
   proxy_before=$(cpu_ticks $side_pids)
   serve_before=$(cpu_ticks "$serve_pid")
   origin_before=$(cpu_ticks "$origin_pid")
+  connections_before=$(origin_connections)
   /usr/bin/time -f '%e %U %S' -o "$work/ab.time" timeout 600 ab -q -k -n "$n" -c "$concurrency" \
     -p "$work/body.bin" -T application/octet-stream "${target[@]}" >"$out" 2>&1
   local rc=$?
@@ -288,6 +320,9 @@ run_ab() {
   local proxy_ticks=$(($(cpu_ticks $side_pids) - proxy_before))
   local serve_ticks=$(($(cpu_ticks "$serve_pid") - serve_before))
   local origin_ticks=$(($(cpu_ticks "$origin_pid") - origin_before))
+  local connections
+  connections=$(awk -v a="$(origin_connections)" -v b="$connections_before" \
+    'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/) print a - b; else print "?" }')
   local rps p99 failed non2xx complete
   rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$out")
   p99=$(sed -n 's/^ *99% *\([0-9]*\).*/\1/p' "$out")
@@ -305,7 +340,7 @@ run_ab() {
   else
     echo "$rps $p99 $(awk -v p="$proxy_ticks" -v s="$serve_ticks" -v o="$origin_ticks" -v hz="$ticks_per_s" \
       -v n="$n" 'BEGIN { printf "%.1f %.1f %.1f", p / hz * 1e6 / n, s / hz * 1e6 / n, o / hz * 1e6 / n }')" \
-      "$(awk '{ if ($1 > 0) printf "%.0f", ($2 + $3) / $1 * 100; else print "n/a" }' "$work/ab.time")"
+      "$(awk '{ if ($1 > 0) printf "%.0f", ($2 + $3) / $1 * 100; else print "n/a" }' "$work/ab.time")" "$connections" "$(icap_seen "$lines_before")"
   fi
 }
 
@@ -327,16 +362,17 @@ done
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); CPU times from /proc/PID/stat in" \
   "ticks of 1/$ticks_per_s s, over each best run's $requests requests"
-printf '%-8s %11s %7s %13s %13s %14s %7s\n' side "requests/s" "p99 ms" "proxy us/req" "serve us/req" \
-  "origin us/req" "ab CPU"
+printf '%-8s %11s %7s %13s %13s %14s %7s %13s %11s %13s\n' side "requests/s" "p99 ms" "proxy us/req" \
+  "serve us/req" "origin us/req" "ab CPU" "origin conns" "ICAP conns" "ICAP p50 ms"
 for side in icapkit squid; do
   result=$best_icapkit
   [ $side = squid ] && result=$best_squid
   if [[ $result == FAILED* ]]; then
     printf '%-8s %s\n' "$side" "$result"
   else
-    read -r rps p99 proxy_us serve_us origin_us ab_pct <<<"$result"
-    printf '%-8s %11s %7s %13s %13s %14s %6s%%\n' "$side" "$rps" "$p99" "$proxy_us" "$serve_us" "$origin_us" "$ab_pct"
+    read -r rps p99 proxy_us serve_us origin_us ab_pct origin_conns icap_conns icap_p50 <<<"$result"
+    printf '%-8s %11s %7s %13s %13s %14s %6s%% %13s %11s %13s\n' "$side" "$rps" "$p99" "$proxy_us" "$serve_us" \
+      "$origin_us" "$ab_pct" "$origin_conns" "$icap_conns" "$icap_p50"
   fi
 done
 [[ $best_icapkit != FAILED* ]] && [[ $best_squid != FAILED* ]] || exit 1
