@@ -27,7 +27,8 @@
 # (exit 1).
 # Usage: bench/proxy_vs_squid.sh [ICAPKIT_BINARY]   (default build/bin/icapkit)
 # Env: REQUESTS=20000 CONCURRENCY=50 BODY_KB=4 PREVIEW=1024 REPEAT=2 THREADS=1 (icapkit proxy
-#      threads = Squid workers) SERVE_THREADS=(cores)
+#      threads = Squid workers) SERVE_THREADS=(cores) SQUID_NEW_CONNECTION_PER_POST=0 (1: Squid's
+#      default, a new origin connection for every POST)
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/bin/icapkit}
@@ -38,6 +39,7 @@ preview=${PREVIEW:-1024}
 repeat=${REPEAT:-2}
 threads=${THREADS:-1}
 serve_threads=${SERVE_THREADS:-$(nproc)}
+squid_new_connection_per_post=${SQUID_NEW_CONNECTION_PER_POST:-0}
 for setting in "REQUESTS $requests" "CONCURRENCY $concurrency" "BODY_KB $body_kb" "PREVIEW $preview" \
   "REPEAT $repeat" "THREADS $threads" "SERVE_THREADS $serve_threads"; do
   [[ ${setting#* } =~ ^[1-9][0-9]*$ ]] ||
@@ -206,8 +208,11 @@ wait_file "$work/proxy.ports" || { echo "bench: icapkit proxy did not start: $(t
 proxy_port=$(sed -n 's/^listen .*:\([0-9]*\)$/\1/p' "$work/proxy.ports" | head -n 1)
 
 # --- Squid 5.7: the same service, REQMOD only, preview $preview, persistent ICAP connections,
-# THREADS workers. Its own service name (-n) keeps its SMP shared memory and IPC sockets apart
-# from any other Squid on the machine.
+# THREADS workers. By default Squid opens a new origin connection for every request it cannot
+# retry (a POST with a body) rather than reuse an idle one; icapkit proxy reuses its pooled
+# upstream connections, so server_pconn_for_nonretriable lets Squid do the same work (set
+# SQUID_NEW_CONNECTION_PER_POST=1 for Squid's default). Its own service name (-n) keeps its SMP
+# shared memory and IPC sockets apart from any other Squid on the machine.
 squid_port=$(free_port)
 mkdir -p "$S/log" "$S/run" "$S/cache"
 cat >"$S/squid.conf" <<EOF
@@ -233,6 +238,7 @@ icap_service_failure_limit -1
 icap_service svc_req reqmod_precache icap://127.0.0.1:$icap_port/OMSScanReq-AV bypass=off
 adaptation_access svc_req allow all
 EOF
+[ "$squid_new_connection_per_post" = 1 ] || echo "server_pconn_for_nonretriable allow all" >>"$S/squid.conf"
 [ "$(id -u)" -ne 0 ] || chown -R proxy:proxy "$S"
 squid_mode=-N # one process, the master is the worker
 [ "$threads" -eq 1 ] || squid_mode=--foreground # -N runs no SMP; here the master stays in the foreground
@@ -269,7 +275,7 @@ print(f'  config: vendor {p["vendor"]}, service {p["service_uri"]}, enable_previ
       f'rules: {rules}; upstream {c["upstream"]}')
 PY
 echo "squid: $(printf '%q ' "${squid_cmd[@]}")"
-echo "  squid.conf: $(grep -E '^(workers|icap_|adaptation_access|cache )' "$S/squid.conf" | paste -sd';' | sed 's/;/; /g')"
+echo "  squid.conf: $(grep -E '^(workers|icap_|adaptation_access|cache |server_pconn)' "$S/squid.conf" | paste -sd';' | sed 's/;/; /g')"
 echo "shared ICAP server: $(printf '%q ' "${serve_cmd[@]}")"
 echo "shared origin: python3 origin.py (asyncio, one process, 200 \"ok\" to every request)"
 # what each side runs: icapkit proxy's OS threads (the workers, the main thread waiting for signals,
