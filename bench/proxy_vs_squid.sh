@@ -105,12 +105,15 @@ cpu_ticks() {
   done | awk '{ t += $12 + $13 } END { print t + 0 }'
 }
 ticks_per_s=$(getconf CLK_TCK)
+# shown PATH...: the words as a shell would quote them, the temporary directory as $WORK and paths
+# below the source tree relative to it (so that the output can go into RESULTS.md as it is)
+shown() { printf '%q ' "$@" | sed -e "s|$work|\$WORK|g" -e "s|$root/||g" -e 's/ $//'; }
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit-dirty"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
   "kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "source tree: $commit; $("$bin" --version 2>/dev/null) ($bin);" \
+echo "source tree: $commit; $("$bin" --version 2>/dev/null) ($(shown "$bin"));" \
   "squid $("$squid_bin" -v 2>/dev/null | head -n 1 | sed 's/.*Version //');" \
   "$(ab -V | head -n 1 | sed 's/^This is //; s/, Version/ version/; s/ <.*//')"
 
@@ -263,7 +266,7 @@ squid_pids() { { echo "$squid_pid"; descendants "$squid_pid"; } | sort -n | past
 echo "bench: $requests POSTs of $body_kb KiB per run, $concurrency keep-alive clients (ab -k), preview $preview," \
   "best requests/s of $repeat interleaved runs after a 500-request warm-up each; icapkit proxy with" \
   "$threads thread(s), Squid with $threads worker(s); no CPU pinning"
-echo "icapkit proxy: $(printf '%q ' "${proxy_cmd[@]}")"
+echo "icapkit proxy: $(shown "${proxy_cmd[@]}")   (\$WORK: the bench's temporary directory)"
 python3 - "$work/proxy.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -274,9 +277,9 @@ print(f'  config: vendor {p["vendor"]}, service {p["service_uri"]}, enable_previ
       f'preview_size {p["preview_size"]}, allow_204 {str(p["allow_204"]).lower()}, fail_action {p["fail_action"]}; '
       f'rules: {rules}; upstream {c["upstream"]}')
 PY
-echo "squid: $(printf '%q ' "${squid_cmd[@]}")"
+echo "squid: $(shown "${squid_cmd[@]}")"
 echo "  squid.conf: $(grep -E '^(workers|icap_|adaptation_access|cache |server_pconn)' "$S/squid.conf" | paste -sd';' | sed 's/;/; /g')"
-echo "shared ICAP server: $(printf '%q ' "${serve_cmd[@]}")"
+echo "shared ICAP server: $(shown "${serve_cmd[@]}")"
 echo "shared origin: python3 origin.py (asyncio, one process, 200 \"ok\" to every request)"
 # what each side runs: icapkit proxy's OS threads (the workers, the main thread waiting for signals,
 # the ICAP health monitor); Squid's processes by the name each gives itself (the master: its path)
