@@ -20,8 +20,9 @@
 # REPEAT interleaved runs) and the CPU time per request of the proxy (icapkit proxy's process;
 # Squid: the sum over all its processes) read from /proc/PID/stat before and after the run, beside
 # the CPU per request of icapkit serve and of the origin and how busy ab was (CPU / wall time, %
-# of one core: near 100 % ab, not the proxy, set the pace). CPU per request depends much less on
-# what else runs on the machine than requests/s does. Ratios: icapkit / Squid for requests/s,
+# of one core: near 100 % ab, not the proxy, set the pace), the new TCP connections the origin
+# accepted, the ICAP connections that carried the REQMODs and serve's median time per REQMOD (from
+# its log). CPU per request depends much less on what else runs on the machine than requests/s does. Ratios: icapkit / Squid for requests/s,
 # Squid / icapkit for p99 and CPU per request (above 1 = icapkit better). A side whose run failed,
 # had non-2xx answers, or whose requests did not all reach the ICAP server prints FAILED and why
 # (exit 1).
@@ -45,6 +46,8 @@ for setting in "REQUESTS $requests" "CONCURRENCY $concurrency" "BODY_KB $body_kb
   [[ ${setting#* } =~ ^[1-9][0-9]*$ ]] ||
     { echo "bench: ${setting%% *} must be a whole number > 0, got '${setting#* }'" >&2; exit 2; }
 done
+[[ $squid_new_connection_per_post =~ ^[01]$ ]] ||
+  { echo "bench: SQUID_NEW_CONNECTION_PER_POST must be 0 or 1, got '$squid_new_connection_per_post'" >&2; exit 2; }
 [ -x "$bin" ] || { echo "bench: icapkit binary '$bin' not found (build it, or pass its path)" >&2; exit 2; }
 command -v ab >/dev/null || { echo "bench: ab missing (run scripts/deps: package apache2-utils)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (run scripts/deps)" >&2; exit 2; }
