@@ -58,6 +58,7 @@ squid_bin=$(command -v squid || echo /usr/sbin/squid)
 work=$(mktemp -d "${TMPDIR:-/tmp}/icapkit-bench-proxy.XXXXXX")
 S=$work/squid
 pids=() squid_pid=''
+squid_name=icapkitbench$$ # Squid's service name: names its SMP sockets (in /run/squid) and shared memory
 # descendants PID: every process below PID (Squid's kids and their helpers)
 descendants() {
   local child
@@ -80,6 +81,7 @@ stop_squid() { # TERM to the master (it stops its kids); KILL what is left of th
   for pid in $kids; do # only processes still running this bench's squid.conf
     grep -qF "$S/squid.conf" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
   done
+  rm -f /run/squid/"$squid_name"-*.ipc /var/run/squid/"$squid_name"-*.ipc 2>/dev/null # SMP leaves them
   squid_pid=''
 }
 cleanup() {
@@ -248,7 +250,7 @@ EOF
 [ "$(id -u)" -ne 0 ] || chown -R proxy:proxy "$S"
 squid_mode=-N # one process, the master is the worker
 [ "$threads" -eq 1 ] || squid_mode=--foreground # -N runs no SMP; here the master stays in the foreground
-squid_cmd=("$squid_bin" "$squid_mode" -n "icapkitbench$$" -f "$S/squid.conf")
+squid_cmd=("$squid_bin" "$squid_mode" -n "$squid_name" -f "$S/squid.conf")
 "${squid_cmd[@]}" </dev/null >"$S/stdout.log" 2>&1 &
 squid_pid=$!
 # Ready when every worker accepts HTTP connections (one such cache.log line per worker).
