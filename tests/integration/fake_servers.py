@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Misbehaving ICAP servers for the fault tests (tests/integration/scan_faults.sh).
+"""Misbehaving and recording ICAP servers for the integration tests (scan_faults.sh,
+scan_flags.sh).
 
-Usage: fake_servers.py MODE [PORT_FILE]
+Usage: fake_servers.py MODE [PORT_FILE] [record options]
 Listens on 127.0.0.1, port 0 (the kernel picks a free one), writes the port to PORT_FILE (or
 prints it) once listening, and serves until killed. Every connection gets its own thread.
 
@@ -16,10 +17,24 @@ REQMOD/RESPMOD exchange itself, not the OPTIONS icapkit sends first):
   close                answers OPTIONS; closes (FIN) without an answer once the request is read
   garbage              answers OPTIONS; answers the REQMOD/RESPMOD with bytes that are not ICAP
   garbage-options      answers OPTIONS (and everything else) with bytes that are not ICAP
+  record               a well-behaved server that writes what it received, one JSON line per
+                       REQMOD/RESPMOD, to --log FILE: method, uri, icap_headers and http_headers
+                       (names lowercased, repeated fields joined by ", "), request_line,
+                       response_headers (RESPMOD), body (latin-1 text of the whole body),
+                       body_length, preview (the Preview header's value or null), tls ({version,
+                       sni, client_subject} or null). It answers 204 when allowed, else 200 with
+                       the message unchanged; 100 Continue after a preview without ieof. A failed
+                       TLS handshake is logged as {"event": "tls_handshake_failed", "error": ...}.
+Record options: --log FILE; --preview N (OPTIONS offers Preview: N); --tls-cert PEM --tls-key PEM
+(ICAPS: TLS from the first byte); --client-ca PEM (require a client certificate it signed);
+--tls-max 1.2|1.3 (newest version offered).
 Each connection and request is logged on stderr, one line each. Exits when its parent does.
 """
+import argparse
+import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -102,6 +117,146 @@ def read_request(peer):
     return method, body_key is not None, "preview" in headers
 
 
+def parse_head(text):
+    """Head text -> (first line, {lowercased name: value, repeats joined by ", "})."""
+    lines = text.decode("latin-1").split("\r\n")
+    fields = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            name = name.strip().lower()
+            value = value.strip()
+            fields[name] = fields[name] + ", " + value if name in fields else value
+    return lines[0], fields
+
+
+def read_chunked_body(peer):
+    """Reads chunks up to the zero chunk; returns (bytes, ieof)."""
+    body = b""
+    while True:
+        line = peer.read_until(b"\r\n")
+        size = int(line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            peer.read_until(b"\r\n")
+            return body, b"ieof" in line
+        body += peer.read_exact(size + 2)[:-2]
+
+
+def chunked(body):
+    return (b"%x\r\n" % len(body) + body + b"\r\n" if body else b"") + b"0\r\n\r\n"
+
+
+class Recorder:
+    """What `record` mode writes: one JSON line per exchange, appended under a lock."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+
+    def write(self, entry):
+        if not self.path:
+            return
+        with self.lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+def serve_recorded(sock, peer, port, options, recorder, tls):
+    """The record mode's request loop on one (plain or TLS) connection."""
+    while True:
+        head = peer.read_until(b"\r\n\r\n")
+        request_line, icap_headers = parse_head(head)
+        method, uri = (request_line.split(" ") + ["", ""])[:2]
+        print(f"fake[record]: {method}", file=sys.stderr, flush=True)
+        if method == "OPTIONS":
+            preview = b"Preview: %d\r\nTransfer-Preview: *\r\n" % options.preview \
+                if options.preview is not None else b""
+            sock.sendall(OPTIONS_REPLY % (b"record", str(port).encode(), preview))
+            continue
+        offsets = {}
+        for part in icap_headers.get("encapsulated", "null-body=0").split(","):
+            if "=" in part:
+                key, value = part.split("=", 1)
+                offsets[key.strip()] = int(value.strip())
+        body_key = next((k for k in ("req-body", "res-body") if k in offsets), None)
+        heads = peer.read_exact(offsets[body_key] if body_key else offsets.get("null-body", 0))
+        req_head = heads[offsets["req-hdr"]:offsets.get("res-hdr", len(heads))] \
+            if "req-hdr" in offsets else b""
+        res_head = heads[offsets["res-hdr"]:] if "res-hdr" in offsets else b""
+        body, ieof, sent_continue = b"", True, False
+        if body_key:
+            body, ieof = read_chunked_body(peer)
+            if "preview" in icap_headers and not ieof:
+                sock.sendall(b"ICAP/1.0 100 Continue\r\n\r\n")
+                sent_continue = True
+                rest, _ = read_chunked_body(peer)
+                body += rest
+        request_line_http, http_headers = parse_head(req_head) if req_head else ("", {})
+        _, response_headers = parse_head(res_head) if res_head else ("", {})
+        recorder.write({
+            "method": method, "uri": uri, "icap_headers": icap_headers,
+            "request_line": request_line_http, "http_headers": http_headers,
+            "response_headers": response_headers, "body": body.decode("latin-1"),
+            "body_length": len(body), "preview": icap_headers.get("preview"),
+            "sent_continue": sent_continue, "tls": tls})
+        if "204" in icap_headers.get("allow", ""):
+            sock.sendall(b"ICAP/1.0 204 No Content\r\nISTag: \"fake-record\"\r\n"
+                         b"Encapsulated: null-body=0\r\n\r\n")
+            continue
+        # No 204 allowed: the message back unchanged.
+        http_head = res_head if method == "RESPMOD" else req_head
+        prefix = "res" if method == "RESPMOD" else "req"
+        encapsulated = f"{prefix}-hdr=0, {prefix}-body={len(http_head)}" if body_key \
+            else f"{prefix}-hdr=0, null-body={len(http_head)}"
+        sock.sendall(b"ICAP/1.0 200 OK\r\nISTag: \"fake-record\"\r\nEncapsulated: "
+                     + encapsulated.encode() + b"\r\n\r\n" + http_head
+                     + (chunked(body) if body_key else b""))
+
+
+def tls_context(options):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(options.tls_cert, options.tls_key)
+    if options.client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(options.client_ca)
+    if options.tls_max:
+        context.maximum_version = {"1.2": ssl.TLSVersion.TLSv1_2,
+                                   "1.3": ssl.TLSVersion.TLSv1_3}[options.tls_max]
+    names = {}
+
+    def remember_sni(ssl_socket, server_name, _context):
+        names[id(ssl_socket)] = server_name
+
+    context.sni_callback = remember_sni
+    return context, names
+
+
+def record_connection(sock, port, options, recorder, tls_setup):
+    tls = None
+    try:
+        if tls_setup:
+            context, names = tls_setup
+            sock.settimeout(10)
+            try:
+                sock = context.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                print(f"fake[record]: TLS handshake failed: {e}", file=sys.stderr, flush=True)
+                recorder.write({"event": "tls_handshake_failed", "error": str(e)})
+                return
+            sock.settimeout(None)
+            subject = dict(item for rdn in (sock.getpeercert() or {}).get("subject", ())
+                           for item in rdn)
+            tls = {"version": sock.version(), "sni": names.pop(id(sock), None),
+                   "client_subject": subject.get("commonName")}
+        serve_recorded(sock, Peer(sock), port, options, recorder, tls)
+    except (EOFError, OSError, ssl.SSLError):
+        pass
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
 def answer_options(peer, mode, port):
     preview = b"Preview: 1024\r\nTransfer-Preview: *\r\n" if mode == "continue-stall" else b""
     peer.sock.sendall(OPTIONS_REPLY % (mode.encode(), str(port).encode(), preview))
@@ -169,27 +324,41 @@ def exit_with_parent():
 
 
 def main(argv):
-    modes = ("silent", "stall", "continue-stall", "reset", "close", "garbage", "garbage-options")
-    if len(argv) < 2 or argv[1] not in modes:
-        print(__doc__, file=sys.stderr)
-        return 2
-    mode = argv[1]
+    modes = ("silent", "stall", "continue-stall", "reset", "close", "garbage", "garbage-options",
+             "record")
+    parser = argparse.ArgumentParser(usage=__doc__)
+    parser.add_argument("mode", choices=modes)
+    parser.add_argument("port_file", nargs="?")
+    parser.add_argument("--log")
+    parser.add_argument("--preview", type=int)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--client-ca")
+    parser.add_argument("--tls-max", choices=("1.2", "1.3"))
+    options = parser.parse_args(argv[1:])
+    mode = options.mode
     threading.Thread(target=exit_with_parent, daemon=True).start()
+    tls_setup = tls_context(options) if options.tls_cert else None
+    recorder = Recorder(options.log)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     port = listener.getsockname()[1]
-    if len(argv) > 2:
-        with open(argv[2] + ".tmp", "w") as f:
+    if options.port_file:
+        with open(options.port_file + ".tmp", "w") as f:
             f.write(f"{port}\n")
-        os.rename(argv[2] + ".tmp", argv[2])  # readers never see a half-written file
+        os.rename(options.port_file + ".tmp", options.port_file)  # never half-written
     else:
         print(port, flush=True)
     while True:
         sock, _ = listener.accept()
         print(f"fake[{mode}]: connection", file=sys.stderr, flush=True)
-        threading.Thread(target=serve_connection, args=(sock, mode, port), daemon=True).start()
+        if mode == "record":
+            threading.Thread(target=record_connection,
+                             args=(sock, port, options, recorder, tls_setup), daemon=True).start()
+        else:
+            threading.Thread(target=serve_connection, args=(sock, mode, port), daemon=True).start()
 
 
 if __name__ == "__main__":
