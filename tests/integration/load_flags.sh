@@ -133,12 +133,12 @@ icapkit sample-quarter load --server "$url" --connections 2 --requests 200 --sam
 expect_rc sample-quarter 0 "200 requests"
 n=$(grep -c . "$WORK/sample-quarter.ndjson")
 # Binomial(200, 0.25): mean 50, standard deviation 6.1; 20..80 is beyond 4.9 deviations.
-[ "$n" -ge 20 ] && [ "$n" -le 80 ] || fail "sample-quarter: $n records for 200 requests at --sample 0.25, want about 50"
+{ [ "$n" -ge 20 ] && [ "$n" -le 80 ]; } || fail "sample-quarter: $n records for 200 requests at --sample 0.25, want about 50"
 validate "$WORK/sample-quarter.ndjson"
 icapkit sample-none load --server "$url" --connections 2 --requests 50 --sample 0 \
   --ndjson "$WORK/sample-none.ndjson" -q
 expect_rc sample-none 0 "50 requests"
-[ -e "$WORK/sample-none.ndjson" ] && [ ! -s "$WORK/sample-none.ndjson" ] ||
+{ [ -e "$WORK/sample-none.ndjson" ] && [ ! -s "$WORK/sample-none.ndjson" ]; } ||
   fail "sample-none: --sample 0 wants an empty --ndjson file"
 
 # --- -H reaches the server's rules ---------------------------------------------------------------------

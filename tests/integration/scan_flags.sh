@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # NAME_port variables are set by start_fake and start_serve (printf -v)
 # Every request, server and TLS flag of `icapkit scan`, asserted on what the ICAP server received
 # (fake_servers.py record: the ICAP and HTTP heads and the body of each exchange) or on what
 # icapkit serve did with it: --content-type and its guess from the file name (REQMOD and
@@ -14,8 +15,8 @@ itest_init scan_flags "$1" "$2"
 samples=$src/testdata/samples
 
 wait_file() { # wait_file FILE: up to 10 s for FILE to exist and be non-empty
-  local i
-  for i in $(seq 1 200); do
+  local _
+  for _ in $(seq 1 200); do
     [ -s "$1" ] && return 0
     sleep 0.05
   done
@@ -261,9 +262,11 @@ mkcert() { # mkcert NAME CN SIGNER [SAN]: NAME.pem/NAME.key signed by SIGNER (se
     openssl x509 -req -in "$t/$name.csr" -CA "$t/$signer.pem" -CAkey "$t/$signer.key" \
       -CAcreateserial -days 2 -out "$t/$name.pem" "${ext[@]}" >/dev/null 2>&1
 }
-mkcert ca "icapkit flag-test CA" "" && mkcert other-ca "icapkit other CA" "" &&
+if ! { mkcert ca "icapkit flag-test CA" "" && mkcert other-ca "icapkit other CA" "" &&
   mkcert server icap.test ca DNS:icap.test && mkcert client icapkit-test-client ca &&
-  mkcert stranger icapkit-stranger other-ca || die "openssl could not make the test certificates"
+  mkcert stranger icapkit-stranger other-ca; }; then
+  die "openssl could not make the test certificates"
+fi
 
 # --- --sni: the certificate names icap.test only; the URL has the address --------------------------
 start_fake tls12 --tls-cert "$t/server.pem" --tls-key "$t/server.key" --tls-max 1.2
