@@ -196,12 +196,13 @@ icapkit icap-header-bad scan --server "$mock_url" -H 'X Tenant: acme' "$f/clean.
 expect_rc icap-header-bad 2 "a header name with a space is a usage error"
 
 # --- --slow-threshold: the record's slow significance ------------------------------------------------
+# Only lower bounds on time (a 400 ms answer is over 100 ms; it is under 5 s on any machine), so
+# the test needs no quiet machine.
 cp "$f/clean.txt" "$f/slow.txt"
-icapkit slow scan --server "$mock_url" --slow-threshold 100 --output ndjson "$f/slow.txt" "$f/clean.txt"
+icapkit slow scan --server "$mock_url" --slow-threshold 100 --output ndjson "$f/slow.txt"
 expect_rc slow 0 "slow but clean"
-records "$WORK/slow.out" --file slow.txt icap_log.action=ICAP_PASSED significant=true \
+records "$WORK/slow.out" --count 1 icap_log.action=ICAP_PASSED significant=true \
   significant_log~ADF_ICAP_SERVER_HIGH_RESPONSE_TIME
-records "$WORK/slow.out" --file clean.txt significant_log!~ADF_ICAP_SERVER_HIGH_RESPONSE_TIME
 icapkit not-slow scan --server "$mock_url" --slow-threshold 5000 --output ndjson "$f/slow.txt"
 expect_rc not-slow 0 "clean"
 records "$WORK/not-slow.out" --count 1 significant_log!~ADF_ICAP_SERVER_HIGH_RESPONSE_TIME
