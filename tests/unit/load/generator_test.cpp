@@ -220,26 +220,27 @@ TEST_CASE("open model: a stalled generator shows in the corrected latency only")
   s.rate = 200;
   s.duration = 1s;
   std::atomic<int> seen{0};
-  // Blocking the thread for 200 ms delays the ~40 sends scheduled meanwhile: each waits for its
-  // turn, which the corrected latency (from the intended send time) counts and the uncorrected
-  // one (from the actual send) does not. A 2 ms answer every 5 ms leaves at most one request in
-  // flight during the stall, the only one late in both figures.
+  // Blocking the thread for 400 ms delays the ~80 sends scheduled meanwhile (two fifths of the
+  // run): each waits for its turn, which the corrected latency (from the intended send time)
+  // counts and the uncorrected one (from the actual send) does not. A 2 ms answer every 5 ms
+  // leaves at most one request in flight during the stall, the only one late in both figures.
   s.on_record = [&](const client::exchange_result&) {
     if (++seen == 20) {
-      std::this_thread::sleep_for(200ms);
+      std::this_thread::sleep_for(400ms);
     }
   };
   const auto result = run_load(s);
   const auto& m = result.measured;
   REQUIRE(m.total.count() > 150);
   CHECK(m.total_uncorrected.percentile(50) >= 2'000); // the mock's delay is in every sample
-  // The stall is in the corrected tail (the ~40 delayed requests are a fifth of the run) ...
-  CHECK(m.total.percentile(99) >= 150'000);
-  CHECK(m.total.percentile(90) >= 50'000);
-  // ... and hidden by the uncorrected figure, which would show it only if correction were lost.
-  CHECK(m.total_uncorrected.percentile(99) < 100'000);
-  CHECK(m.total_uncorrected.percentile(90) < 50'000);
-  CHECK(m.counts.late >= 10);
+  // The stall fills the corrected tail: the top quarter waited at least 150 ms for its turn ...
+  CHECK(m.total.percentile(99) >= 300'000);
+  CHECK(m.total.percentile(75) >= 100'000);
+  // ... a wait the uncorrected figure hides: without correction the two would be equal. (p75,
+  // not p99: on a busy 2-core machine the burst after the stall delays a few answers by 100+ ms
+  // in both figures.)
+  CHECK(m.total.percentile(75) >= m.total_uncorrected.percentile(75) + 100'000);
+  CHECK(m.counts.late >= 40);
 }
 
 TEST_CASE("an unreachable server is reported, not loaded") {
