@@ -1,11 +1,14 @@
-// icapkit report: reads icap_log NDJSON files (or stdin) line by line into a log_report and
-// prints it as text, JSON or HTML. The aggregation lives in lib/icapkit/load/log_report.
+// icapkit report: reads icap_log records (NDJSON, JSON arrays, pretty or concatenated documents,
+// export pages) and `icapkit serve --log` lines from files or stdin, one document at a time, into
+// a log_report and prints it as text, JSON or HTML. The aggregation lives in
+// lib/icapkit/load/log_report; what is accepted, in lib/icapkit/log/json_splitter.
 #include "subcommands.hpp"
 
 #include "icapkit/load/html_report.hpp"
 #include "icapkit/load/load_summary.hpp"
 #include "icapkit/load/log_report.hpp"
 #include "icapkit/log/ndjson_reader.hpp"
+#include "icapkit/mock/server_log.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -35,21 +38,40 @@ struct report_cli {
   throw CLI::RuntimeError(exit_error);
 }
 
-// Reads one input into the report. Unreadable lines are counted, and named on stderr as
-// "FILE:LINE: message" unless quiet; reading goes on with the next line.
+// Reads one input into the report. Unreadable documents are counted, and named on stderr as
+// "FILE:LINE: message" (the line the document begins on) unless quiet; reading goes on with the
+// next document.
 void read_input(std::istream& in, const std::string& name, load::log_report& report, bool quiet) {
   report.begin_file(name);
+  const auto unreadable = [&](const log::read_error& error) {
+    report.add_unreadable(error, name);
+    if (!quiet) {
+      auto without_line = error;
+      without_line.line = 0;
+      std::cerr << name << ':' << error.line << ": " << without_line.message() << "\n";
+    }
+  };
   log::ndjson_reader reader(in);
-  while (auto next = reader.next()) {
-    if (next->has_value()) {
-      report.add(next->value(), name, reader.line());
+  while (auto next = reader.next_document()) {
+    if (!next->has_value()) {
+      unreadable(next->error());
       continue;
     }
-    report.add_unreadable(next->error(), name);
-    if (!quiet) {
-      auto error = next->error();
-      error.line = 0;
-      std::cerr << name << ':' << next->error().line << ": " << error.message() << "\n";
+    const auto& document = next->value();
+    if (mock::is_server_log_line(document)) {
+      const auto entry = mock::from_json_line(document, reader.line());
+      if (entry) {
+        report.add_served(entry->record, entry->vendor, name, reader.line());
+      } else {
+        unreadable(entry.error());
+      }
+      continue;
+    }
+    const auto record = log::record_from_json(document, reader.line());
+    if (record) {
+      report.add(*record, name, reader.line());
+    } else {
+      unreadable(record.error());
     }
   }
   if (in.bad()) {
@@ -94,8 +116,8 @@ int run_report(const report_cli& o) {
       fail(file + ": read error: " + e.what());
     }
   }
-  if (report.unreadable() > 0 && report.records() == 0) {
-    fail("no line could be read as an icap_log record (" + std::to_string(report.unreadable()) +
+  if (report.unreadable() > 0 && report.records() == 0 && report.served() == 0) {
+    fail("no document could be read as an icap_log record (" + std::to_string(report.unreadable()) +
          " unreadable)");
   }
   if (o.out_file.empty()) {
@@ -166,11 +188,12 @@ int run_merge(const report_cli& o) {
 void setup_report(CLI::App& app) {
   auto o = std::make_shared<report_cli>();
   auto* cmd = app.add_subcommand(
-      "report", "an overview of icap_log NDJSON records: counts by action, threat, status, "
+      "report", "an overview of icap_log records: counts by action, threat, status, "
                 "pool...; latency percentiles; the slowest and the failed requests");
   cmd->add_option("file", o->files,
-                  "NDJSON files of icap_log records, from any icapkit subcommand or exported "
-                  "from the load balancer (- = stdin)")
+                  "icap_log records from any icapkit subcommand or exported from the load "
+                  "balancer: NDJSON, JSON arrays, pretty-printed or concatenated documents, "
+                  "{\"results\": [...]} pages; also icapkit serve --log lines (- = stdin)")
       ->required();
   cmd->add_option("--output", o->output, "human (default), json or html, to stdout or --out")
       ->check(CLI::IsMember({"human", "json", "html"}));

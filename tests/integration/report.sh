@@ -6,7 +6,9 @@
 # EICAR threat and the blocked requests show, the failed scan is listed with FILE:LINE; JSON
 # parses and carries the counts; HTML parses and has no script; bad lines are named FILE:LINE and
 # skipped; stdin, --out, --top; bad flags and unreadable input exit 2 with one line; every flag
-# of --help is in the man page.
+# of --help is in the man page. Every form icapkit writes reads: `scan --output json` piped in,
+# the pretty-printed testdata/logs, one file mixing arrays, pretty and compact documents, an Avi
+# export page and a broken document, and `serve --log` (summarised apart from the records).
 # Usage: report.sh ICAPKIT_BINARY SOURCE_DIR
 set -u
 . "$2/tests/integration/itest_lib.sh"
@@ -163,7 +165,7 @@ expect_rc badquiet 0 "-q with some good lines"
   "$WORK/badquiet.out" || fail "badquiet: the JSON report does not count the 2 unreadable lines"
 printf 'not json\n{"icap_log": 3}\n' >"$WORK/allbad.ndjson"
 icapkit allbad report "$WORK/allbad.ndjson"
-expect_rc allbad 2 "no line could be read" && expect_output allbad "no line could be read" "why"
+expect_rc allbad 2 "no document could be read" && expect_output allbad "no document could be read" "why"
 
 : >"$WORK/empty.ndjson"
 icapkit empty report "$WORK/empty.ndjson"
@@ -173,6 +175,101 @@ expect_rc empty 0 "an empty log is not an error" && expect_output empty "^icapki
 icapkit top report --top 1 --output json "${inputs[@]}"
 "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if len(r["slowest"]) == 1 and r["slowest"][0]["latency_ms"] == 1275 else 1)' \
   "$WORK/top.out" || fail "top: --top 1 does not list just the slowest record"
+
+# --- every form icapkit writes: scan --output json piped in (a pretty-printed array)
+scan_inputs=("$samples"/*.txt "$samples"/*.com "$samples"/*.html "$samples"/*.pdf)
+timeout -k 5 60 "$bin" scan --output json "${scan_inputs[@]}" 2>"$WORK/scanjson.scan.err" </dev/null |
+  tee "$WORK/scan.json" | timeout -k 5 60 "$bin" report --output json - >"$WORK/scanjson.out" 2>"$WORK/scanjson.err"
+rcs=("${PIPESTATUS[@]}")
+[ "${rcs[0]}" = 1 ] || fail "scan --output json: exit ${rcs[0]}, want 1 (EICAR blocked)"
+[ "${rcs[2]}" = 0 ] || { fail "scan --output json | report -: exit ${rcs[2]}, want 0"; cat "$WORK/scanjson.err" >&2; }
+[ ! -s "$WORK/scanjson.err" ] || { fail "scan --output json | report -: stderr not empty"; head -n 5 "$WORK/scanjson.err" >&2; }
+"$PY" - "$WORK/scanjson.out" "$WORK/scan.json" "$WORK/scan.ndjson" <<'PY' || fail "scan --output json | report -: the report does not match the scan (see above)"
+import collections, json, sys
+report, array = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ndjson = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+want = collections.Counter(r["icap_log"]["action"] for r in ndjson)
+problems = []
+if not isinstance(array, list) or len(array) != len(ndjson):
+    problems.append(f"scan --output json is not an array of {len(ndjson)} records")
+if report["records"] != len(ndjson) or report["unreadable_lines"] != 0:
+    problems.append(f"records {report['records']}, unreadable {report['unreadable_lines']}: want {len(ndjson)}, 0")
+if report["counts"]["actions"] != want:
+    problems.append(f"actions {report['counts']['actions']} != {dict(want)}")
+if problems:
+    print("\n".join(problems)); sys.exit(1)
+PY
+
+# The guide's examples as the project keeps them (pretty-printed files, two of them bare IcapLogs).
+icapkit guide report --output json "$src"/testdata/logs/*.json
+expect_rc guide 0 "the pretty-printed examples"
+[ ! -s "$WORK/guide.err" ] || { fail "guide: warnings for testdata/logs"; show guide; }
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["records"] == 4 and r["unreadable_lines"] == 0 else 1)' \
+  "$WORK/guide.out" || fail "guide: testdata/logs/*.json did not give 4 records and no unreadable line"
+
+# One file mixing a pretty array, pretty and compact documents, an Avi export page
+# ({"count", "results"} as the analytics API answers) and a broken pretty document: every
+# record is read, the broken one is named by the line it begins on.
+"$PY" - "$WORK/mixed.json" "$WORK/mixed.expected" "$WORK/scan.json" "$WORK/scan.ndjson" \
+  "$src"/testdata/logs/avi-20.1-*.json <<'PY'
+import json, sys
+out_name, expected_name, array_name, ndjson_name, guide = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+parts, records = [], 0
+array = json.load(open(array_name))
+parts.append(json.dumps(array, indent=2)); records += len(array)
+for name in guide:
+    parts.append(open(name).read().strip()); records += 1
+parts.append("{\n  \"icap_log\": {\n    \"action\": \"ICAP_PASSED\"\n    \"request_logs\": []\n  }\n}")
+broken_index = len(parts) - 1
+page = {"count": len(guide), "results": [json.load(open(n)) for n in guide], "next": None}
+parts.append(json.dumps(page, indent=4)); records += len(guide)
+ndjson = [l.strip() for l in open(ndjson_name) if l.strip()]
+parts.append("\n".join(ndjson)); records += len(ndjson)
+parts.append("[]")
+text = ""
+for i, part in enumerate(parts):
+    if i == broken_index:
+        broken_line = text.count("\n") + 1
+    text += part + ("\n\t \r\n" if i % 2 else "\n")
+open(out_name, "w").write("\ufeff" + text)
+open(expected_name, "w").write(f"{records} {broken_line}\n")
+PY
+read -r mixed_records broken_line <"$WORK/mixed.expected"
+icapkit mixed report --output json "$WORK/mixed.json"
+expect_rc mixed 0 "a mixed file with one broken document"
+expect_output mixed "^\\\$WORK/mixed.json:$broken_line: invalid JSON: expected ',' or '}'" "the broken document as FILE:LINE"
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["records"] == int(sys.argv[2]) and r["unreadable_lines"] == 1 else 1)' \
+  "$WORK/mixed.out" "$mixed_records" || fail "mixed: want $mixed_records records and 1 unreadable document"
+
+# --- icapkit serve --log: the server's side, summarised apart from the records
+cp "$WORK/icap.serve.ndjson" "$WORK/served.ndjson" # a snapshot: the server is still running
+served=$(grep -c . "$WORK/served.ndjson")
+[ "$served" -gt 0 ] || fail "serve --log wrote nothing during the replay"
+icapkit served report --output json "$WORK/served.ndjson"
+expect_rc served 0 "serve's log alone"
+[ ! -s "$WORK/served.err" ] || { fail "served: warnings for serve's log"; show served; }
+"$PY" - "$WORK/served.out" "$WORK/served.ndjson" <<'PY' || fail "served: the report does not match serve's log (see above)"
+import collections, json, sys
+report = json.load(open(sys.argv[1]))
+lines = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+problems = []
+serve = report.get("serve", {})
+if serve.get("transactions") != len(lines) or report["unreadable_lines"] != 0 or report["records"] != 0:
+    problems.append(f"serve {serve.get('transactions')}, records {report['records']}, unreadable {report['unreadable_lines']}: want {len(lines)}, 0, 0")
+for name, key in (("decisions", "decision"), ("methods", "method")):
+    want = collections.Counter(l[key] for l in lines)
+    if serve.get("counts", {}).get(name) != want:
+        problems.append(f"{name} {serve.get('counts', {}).get(name)} != {dict(want)}")
+if serve.get("time_ms", {}).get("count") != len(lines):
+    problems.append(f"time_ms {serve.get('time_ms')}")
+if problems:
+    print("\n".join(problems)); sys.exit(1)
+PY
+icapkit servedh report "$WORK/replay.ndjson" "$WORK/served.ndjson"
+expect_rc servedh 0 "records and serve's log together"
+expect_output servedh "^icapkit report: [0-9]+ records in 2 files, .*, $served icapkit serve transactions" "the serve transactions beside the records"
+expect_output servedh "^icapkit serve: time to answer $served transactions \(ms\): min" "serve's time to answer"
+expect_output servedh "^icapkit serve: decisions \(of $served transactions\)" "serve's decisions"
 
 # --- usage errors: exit 2, one line naming the problem
 icapkit badflag report --bogus "$WORK/scan.ndjson"

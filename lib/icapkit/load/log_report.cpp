@@ -14,10 +14,13 @@ namespace icapkit::load {
 namespace detail {
 namespace {
 
+// What a table's shares are of.
+enum class table_unit { record, request_log, served };
+
 struct table_info {
-  std::string_view name;  // JSON member under "counts"
+  std::string_view name;  // JSON member under "counts" ("serve.x": "x" under "serve.counts")
   std::string_view title; // heading in human and HTML output
-  bool per_record;        // counted per record, else per ICAP request log
+  table_unit unit;
 };
 
 // The order every output shows the tables in: what happened first, then why, then where.
@@ -32,21 +35,39 @@ enum table_index : std::size_t {
   pools,
   rules,
   significance,
+  served_vendors,
+  served_methods,
+  served_decisions,
+  served_status,
+  served_rules,
+  served_errors,
   table_count,
 };
 
 constexpr std::array<table_info, table_count> tables{{
-    {"sources", "sources", true},
-    {"actions", "actions", true},
-    {"http_status", "HTTP status to the client", true},
-    {"icap_status", "ICAP status", false},
-    {"threats", "threats", false},
-    {"reasons", "reasons", false},
-    {"vendors", "vendors", false},
-    {"pools", "pools", false},
-    {"rules", "security policy rules", true},
-    {"significance", "significance (ADF codes)", true},
+    {"sources", "sources", table_unit::record},
+    {"actions", "actions", table_unit::record},
+    {"http_status", "HTTP status to the client", table_unit::record},
+    {"icap_status", "ICAP status", table_unit::request_log},
+    {"threats", "threats", table_unit::request_log},
+    {"reasons", "reasons", table_unit::request_log},
+    {"vendors", "vendors", table_unit::request_log},
+    {"pools", "pools", table_unit::request_log},
+    {"rules", "security policy rules", table_unit::record},
+    {"significance", "significance (ADF codes)", table_unit::record},
+    {"serve.vendors", "icapkit serve: vendors", table_unit::served},
+    {"serve.methods", "icapkit serve: ICAP methods", table_unit::served},
+    {"serve.decisions", "icapkit serve: decisions", table_unit::served},
+    {"serve.status", "icapkit serve: ICAP status sent", table_unit::served},
+    {"serve.rules", "icapkit serve: scenario rules", table_unit::served},
+    {"serve.errors", "icapkit serve: errors", table_unit::served},
 }};
+
+constexpr std::string_view served_prefix = "serve.";
+
+bool is_served(const table_info& table) {
+  return table.unit == table_unit::served;
+}
 
 constexpr std::string_view other_values = "(other)";
 // Values from the logs are cut to this many bytes, so one huge string cannot dominate memory.
@@ -121,8 +142,10 @@ std::string plural(std::uint64_t n, std::string_view noun) {
 
 // "actions (of 25 records)": the title and what the shares are of.
 std::string table_heading(const table_info& table, std::uint64_t whole) {
-  return std::string(table.title) + " (of " +
-         plural(whole, table.per_record ? "record" : "ICAP request") + ")";
+  const auto* noun = table.unit == table_unit::record        ? "record"
+                     : table.unit == table_unit::request_log ? "ICAP request"
+                                                             : "transaction";
+  return std::string(table.title) + " (of " + plural(whole, noun) + ")";
 }
 
 // Rows of a table, largest count first, equal counts by value.
@@ -252,7 +275,7 @@ log_report::file_counts& log_report::file_entry(std::string_view name) {
       return *it;
     }
   }
-  files_.push_back({std::string(name), 0, 0});
+  files_.push_back({std::string(name), 0, 0, 0});
   return files_.back();
 }
 
@@ -335,16 +358,55 @@ void log_report::add(const log::app_log_record& record, std::string_view source_
     count(significance, code);
   }
   if (is_failed(record)) {
-    ++failed_;
-    if (failed_list_.size() < options_.failed_listed) {
-      failed_list_.push_back(make_listed(record, source_file, line));
-    }
+    add_failed(make_listed(record, source_file, line));
   }
   const auto latency = highest_latency(record.icap_log);
   if (latency && options_.slowest_listed > 0 &&
       (slowest_.size() < options_.slowest_listed || *latency > *slowest_.back().latency_ms)) {
     consider_slowest(make_listed(record, source_file, line));
   }
+}
+
+void log_report::add_failed(listed_record entry) {
+  ++failed_;
+  if (failed_list_.size() < options_.failed_listed) {
+    failed_list_.push_back(std::move(entry));
+  }
+}
+
+void log_report::add_served(const server::transaction_record& transaction, std::string_view vendor,
+                            std::string_view source_file, std::size_t line) {
+  using namespace detail;
+  ++served_;
+  ++file_entry(source_file).served;
+  const auto total = transaction.total_time.count();
+  served_time_us_.record(total < 0 ? 0 : static_cast<std::uint64_t>(total));
+  count(served_vendors, vendor.empty() ? "unknown" : vendor);
+  count(served_methods, transaction.method.empty() ? "(none)" : transaction.method);
+  count(served_decisions, transaction.decision.empty() ? "(none)" : transaction.decision);
+  count(served_status,
+        transaction.status == 0 ? "(none sent)" : std::to_string(transaction.status));
+  if (!transaction.rule.empty()) {
+    count(served_rules, transaction.rule);
+  }
+  if (!transaction.error.empty()) {
+    count(served_errors, transaction.error);
+  }
+  if (transaction.error.empty() && transaction.status < 400) {
+    return;
+  }
+  listed_record entry;
+  entry.file = std::string(source_file);
+  entry.line = line;
+  entry.source = "serve";
+  entry.action = clipped(transaction.decision);
+  entry.request = clipped(transaction.method + " " + transaction.uri);
+  entry.latency_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(total, 0)) / 1000;
+  if (transaction.status != 0) {
+    entry.icap_status = static_cast<std::uint32_t>(transaction.status);
+  }
+  entry.detail = clipped(transaction.error.empty() ? transaction.rule : transaction.error);
+  add_failed(std::move(entry));
 }
 
 void log_report::consider_slowest(const listed_record& entry) {
@@ -368,6 +430,18 @@ void log_report::add_unreadable(const log::read_error& error, std::string_view s
     unreadable_list_.push_back(
         {std::string(source_file), error.line, detail::clipped(without_line.message())});
   }
+}
+
+std::uint64_t log_report::table_whole(std::size_t index) const noexcept {
+  switch (detail::tables[index].unit) {
+  case detail::table_unit::record:
+    return records_;
+  case detail::table_unit::request_log:
+    return request_logs_;
+  case detail::table_unit::served:
+    return served_;
+  }
+  return records_;
 }
 
 const count_table* log_report::table(std::string_view name) const {
@@ -430,15 +504,29 @@ nlohmann::ordered_json log_report::to_json() const {
   auto& files = j["files"] = nlohmann::ordered_json::array();
   for (const auto& f : files_) {
     files.push_back({{"file", f.name}, {"records", f.records}, {"unreadable_lines", f.unreadable}});
+    if (served_ > 0) {
+      files.back()["serve_transactions"] = f.served;
+    }
   }
   auto& counts = j["counts"] = nlohmann::ordered_json::object();
+  nlohmann::ordered_json served_counts = nlohmann::ordered_json::object();
   for (std::size_t i = 0; i < detail::tables.size(); ++i) {
-    auto& table = counts[std::string(detail::tables[i].name)] = nlohmann::ordered_json::object();
+    const auto& info = detail::tables[i];
+    auto& table = detail::is_served(info)
+                      ? served_counts[std::string(info.name.substr(detail::served_prefix.size()))]
+                      : counts[std::string(info.name)];
+    table = nlohmann::ordered_json::object();
     for (const auto& [value, n] : detail::sorted_rows(tables_[i])) {
       table[value] = n;
     }
   }
   j["latency_ms"] = latency_json(latency_us_);
+  // Only when there are serve lines, so reports of records alone keep their shape.
+  if (served_ > 0) {
+    j["serve"] = {{"transactions", served_},
+                  {"counts", std::move(served_counts)},
+                  {"time_ms", latency_json(served_time_us_)}};
+  }
   auto& slowest = j["slowest"] = nlohmann::ordered_json::array();
   for (const auto& entry : slowest_) {
     slowest.push_back(listed_json(entry));
@@ -522,21 +610,31 @@ void log_report::write_human(std::ostream& out) const {
   if (unreadable_ > 0) {
     out << ", " << plural(unreadable_, "unreadable line");
   }
+  if (served_ > 0) {
+    out << ", " << plural(served_, "icapkit serve transaction");
+  }
   out << '\n';
-  if (latency_us_.count() > 0) {
-    out << "latency of " << plural(latency_us_.count(), "ICAP request") << " (ms): min "
-        << human_ms(us_to_ms(latency_us_.min()));
+  const auto percentiles = [&out](const histogram& h) {
+    out << " (ms): min " << human_ms(us_to_ms(h.min()));
     for (const auto& [name, p] : reported_percentiles) {
-      out << "  " << name << ' ' << human_ms(us_to_ms(latency_us_.percentile(p)));
+      out << "  " << name << ' ' << human_ms(us_to_ms(h.percentile(p)));
     }
-    out << "  max " << human_ms(us_to_ms(latency_us_.max())) << "  mean "
-        << human_ms(latency_us_.mean() / 1000.0) << '\n';
+    out << "  max " << human_ms(us_to_ms(h.max())) << "  mean " << human_ms(h.mean() / 1000.0)
+        << '\n';
+  };
+  if (latency_us_.count() > 0) {
+    out << "latency of " << plural(latency_us_.count(), "ICAP request");
+    percentiles(latency_us_);
+  }
+  if (served_time_us_.count() > 0) {
+    out << "icapkit serve: time to answer " << plural(served_time_us_.count(), "transaction");
+    percentiles(served_time_us_);
   }
   for (std::size_t i = 0; i < tables.size(); ++i) {
     if (tables_[i].empty()) {
       continue;
     }
-    const auto whole = tables[i].per_record ? records_ : request_logs_;
+    const auto whole = table_whole(i);
     write_human_table(out, table_heading(tables[i], whole), tables_[i], whole);
   }
   if (!slowest_.empty()) {
@@ -634,7 +732,9 @@ void log_report::write_html(std::ostream& out) const {
       << "<title>icapkit report</title>\n<style>" << html_style << "</style>\n</head>\n<body>\n"
       << "<h1>icapkit report</h1>\n<p class=\"summary\">" << plural(records_, "record") << " in "
       << plural(files_.size(), "file") << ", " << plural(request_logs_, "ICAP request") << ", "
-      << failed_ << " failed, " << plural(unreadable_, "unreadable line") << "</p>\n";
+      << failed_ << " failed, " << plural(unreadable_, "unreadable line")
+      << (served_ > 0 ? ", " + plural(served_, "icapkit serve transaction") : std::string())
+      << "</p>\n";
   if (latency_us_.count() > 0) {
     out << "<h2>Latency of " << plural(latency_us_.count(), "ICAP request")
         << " (ms)</h2>\n<table>\n<tr><th>min</th>";
@@ -652,7 +752,7 @@ void log_report::write_html(std::ostream& out) const {
   out << "<div class=\"grid\">\n";
   for (std::size_t i = 0; i < tables.size(); ++i) {
     if (!tables_[i].empty()) {
-      const auto whole = tables[i].per_record ? records_ : request_logs_;
+      const auto whole = table_whole(i);
       write_html_table(out, table_heading(tables[i], whole), tables_[i], whole);
     }
   }
@@ -669,10 +769,14 @@ void log_report::write_html(std::ostream& out) const {
     }
   }
   out << "<h2>Files</h2>\n<table>\n<tr><th>file</th><th>records</th><th>unreadable lines</th>"
-         "</tr>\n";
+      << (served_ > 0 ? "<th>serve transactions</th>" : "") << "</tr>\n";
   for (const auto& f : files_) {
     out << "<tr><td><code>" << codec::html_escaped(f.name) << "</code></td><td class=\"n\">"
-        << f.records << "</td><td class=\"n\">" << f.unreadable << "</td></tr>\n";
+        << f.records << "</td><td class=\"n\">" << f.unreadable << "</td>";
+    if (served_ > 0) {
+      out << "<td class=\"n\">" << f.served << "</td>";
+    }
+    out << "</tr>\n";
   }
   out << "</table>\n";
   if (!unreadable_list_.empty()) {

@@ -2,11 +2,15 @@
 // The overview `icapkit report` prints for icap_log NDJSON: counts by source, action, rule,
 // significance and HTTP status (per record) and by ICAP status, vendor, pool, reason and threat
 // (per ICAP request log); latency percentiles over every request log; the slowest records and
-// the failed ones. Streaming: memory is bounded by the number of distinct values kept per table
-// (log_report_options::max_distinct) and the list sizes, never by the number of records.
+// the failed ones. Lines of `icapkit serve --log` (the server's side of a transaction, without a
+// verdict) are summarised apart: counts by vendor, ICAP method, decision, status sent, scenario
+// rule and error, and the server's time to answer. Streaming: memory is bounded by the number of
+// distinct values kept per table (log_report_options::max_distinct) and the list sizes, never by
+// the number of records.
 #include "icapkit/load/histogram.hpp"
 #include "icapkit/log/app_log_record.hpp"
 #include "icapkit/log/result.hpp"
+#include "icapkit/server/transaction_record.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -34,8 +38,8 @@ struct listed_record {
   std::string file;
   std::size_t line = 0;
   std::string timestamp;                    // report_timestamp, or empty
-  std::string source;                       // scan | proxy | replay | load | unknown
-  std::string action;                       // icap_log.action
+  std::string source;                       // scan | proxy | replay | load | unknown | serve
+  std::string action;                       // icap_log.action; serve's decision
   std::string request;                      // "POST host/path", the scanned file, or the ICAP URI
   std::optional<std::uint64_t> latency_ms;  // the highest request-log latency
   std::optional<std::uint32_t> icap_status; // of the deciding (last) request log
@@ -65,15 +69,22 @@ public:
   void add(const log::app_log_record& record, std::string_view source_file, std::size_t line);
   // Counts a line the reader rejected; the error's own line number is used.
   void add_unreadable(const log::read_error& error, std::string_view source_file);
+  // Counts one line of `icapkit serve --log` written by a server of `vendor`. A transaction
+  // that ended on an error or with an ICAP status of 400 or more counts as failed.
+  void add_served(const server::transaction_record& transaction, std::string_view vendor,
+                  std::string_view source_file, std::size_t line);
 
   std::uint64_t records() const noexcept { return records_; }
   std::uint64_t request_logs() const noexcept { return request_logs_; }
   std::uint64_t unreadable() const noexcept { return unreadable_; }
   std::uint64_t failed() const noexcept { return failed_; }
+  std::uint64_t served() const noexcept { return served_; }
+  const histogram& served_time() const noexcept { return served_time_us_; }
   const histogram& latency() const noexcept { return latency_us_; }
   const std::vector<listed_record>& slowest() const noexcept { return slowest_; }
   const std::vector<listed_record>& failed_list() const noexcept { return failed_list_; }
-  // A table by its JSON name ("actions", "threats", ...); nullptr for an unknown name.
+  // A table by its JSON name ("actions", "threats", ..., "serve.decisions"); nullptr for an
+  // unknown name.
   const count_table* table(std::string_view name) const;
 
   // The report as JSON, members in a fixed order (see the man page); tables largest first.
@@ -89,12 +100,15 @@ private:
     std::string name;
     std::uint64_t records = 0;
     std::uint64_t unreadable = 0;
+    std::uint64_t served = 0;
   };
 
   file_counts& file_entry(std::string_view name);
+  std::uint64_t table_whole(std::size_t index) const noexcept; // what the shares are of
   void count(std::size_t table_index, std::string_view value);
   void add_request_log(const log::icap_request_log& request);
   void consider_slowest(const listed_record& entry);
+  void add_failed(listed_record entry);
 
   log_report_options options_;
   std::vector<count_table> tables_;
@@ -103,7 +117,9 @@ private:
   std::uint64_t request_logs_ = 0;
   std::uint64_t unreadable_ = 0;
   std::uint64_t failed_ = 0;
+  std::uint64_t served_ = 0;
   histogram latency_us_;
+  histogram served_time_us_;
   std::vector<listed_record> slowest_;     // highest latency first
   std::vector<listed_record> failed_list_; // input order
   std::vector<unreadable_line> unreadable_list_;

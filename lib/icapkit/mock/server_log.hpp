@@ -1,8 +1,12 @@
 #pragma once
 // --log FILE: one NDJSON line per transaction the server saw (server::transaction_record), so CI
 // can assert what arrived and what was answered. Appends are serialised; each line is flushed.
+#include "icapkit/log/result.hpp"
 #include "icapkit/server/transaction_record.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -12,6 +16,21 @@ namespace icapkit::mock {
 
 // The record as one JSON object (no newline).
 std::string to_json_line(const server::transaction_record& record, std::string_view vendor);
+
+// A line of the log read back (`icapkit report`): what to_json_line wrote.
+struct server_log_entry {
+  std::string vendor;
+  server::transaction_record record;
+};
+
+// Whether `document` is a line of this log rather than an icap_log record: an object without
+// "icap_log" that has "decision" and "timings_us".
+bool is_server_log_line(const nlohmann::ordered_json& document);
+
+// The entry, or a read_error naming the member of the wrong type (`line` is for messages).
+// Members to_json_line writes may be absent (a line of an older icapkit); none is invented.
+log::result<server_log_entry> from_json_line(const nlohmann::ordered_json& document,
+                                             std::size_t line = 0);
 
 class server_log {
 public:

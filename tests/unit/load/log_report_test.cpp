@@ -364,3 +364,52 @@ TEST_CASE("log_report: an input without records is still listed") {
         0);
   CHECK(human(log_report{}).rfind("icapkit report: 0 records in 0 files", 0) == 0);
 }
+
+TEST_CASE("log_report: icapkit serve lines are summarised apart from the records") {
+  log_report report;
+  report.begin_file("serve.ndjson");
+  server::transaction_record clean;
+  clean.method = "REQMOD";
+  clean.uri = "icap://127.0.0.1:1344/OMSScanReq-AV";
+  clean.decision = "unmodified";
+  clean.status = 204;
+  clean.total_time = std::chrono::microseconds{2000};
+  auto blocked = clean;
+  blocked.decision = "respond";
+  blocked.status = 200;
+  blocked.rule = "eicar";
+  auto broken = clean;
+  broken.decision = "none";
+  broken.status = 0;
+  broken.error = "timeout";
+  broken.total_time = std::chrono::microseconds{5'000'000};
+  report.add_served(clean, "opswat", "serve.ndjson", 1);
+  report.add_served(blocked, "opswat", "serve.ndjson", 2);
+  report.add_served(broken, "opswat", "serve.ndjson", 3);
+  CHECK(report.records() == 0);
+  CHECK(report.served() == 3);
+  CHECK(report.failed() == 1);
+  CHECK(count_of(report, "serve.decisions", "unmodified") == 1);
+  CHECK(count_of(report, "serve.status", "204") == 1);
+  CHECK(count_of(report, "serve.status", "(none sent)") == 1);
+  CHECK(count_of(report, "serve.rules", "eicar") == 1);
+  CHECK(count_of(report, "serve.errors", "timeout") == 1);
+  CHECK(count_of(report, "serve.vendors", "opswat") == 3);
+  REQUIRE(report.failed_list().size() == 1);
+  CHECK(report.failed_list()[0].source == "serve");
+  CHECK(report.failed_list()[0].line == 3);
+  CHECK(report.failed_list()[0].detail == "timeout");
+  const auto j = report.to_json();
+  CHECK(j.at("serve").at("transactions") == 3);
+  CHECK(j.at("serve").at("counts").at("decisions").at("respond") == 1);
+  CHECK(j.at("serve").at("time_ms").at("count") == 3);
+  CHECK(j.at("files")[0].at("serve_transactions") == 3);
+  CHECK_FALSE(j.at("counts").contains("serve.decisions"));
+  const auto text = human(report);
+  CHECK(text.find("3 icapkit serve transactions") != std::string::npos);
+  CHECK(text.find("icapkit serve: decisions (of 3 transactions)") != std::string::npos);
+  CHECK(text.find("icapkit serve: time to answer 3 transactions (ms)") != std::string::npos);
+  CHECK(html(report).find("serve transactions") != std::string::npos);
+  // Without serve lines the JSON keeps its shape.
+  CHECK_FALSE(log_report().to_json().contains("serve"));
+}

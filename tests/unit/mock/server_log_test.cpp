@@ -83,3 +83,55 @@ TEST_CASE("server_log: concurrent writers append whole lines to the file") {
   mock::server_log bad;
   CHECK(bad.open("/nonexistent-dir/x.ndjson", "opswat"));
 }
+
+TEST_CASE("server_log: a line reads back as the record it was written from") {
+  auto written = sample_record();
+  written.started = std::chrono::system_clock::time_point(
+      std::chrono::microseconds(1'711'448'100'123'456LL)); // 2024-03-26T10:15:00.123456Z
+  written.x_client_ip = "10.1.2.3";
+  written.error = "timeout";
+  written.connection_closed = true;
+  written.head_time = std::chrono::microseconds{20};
+  written.decision_time = std::chrono::microseconds{700};
+  const auto document = nlohmann::ordered_json::parse(mock::to_json_line(written, "opswat"));
+  CHECK(mock::is_server_log_line(document));
+  const auto entry = mock::from_json_line(document, 4);
+  REQUIRE_MESSAGE(entry.has_value(), entry.error().message());
+  CHECK(entry->vendor == "opswat");
+  const auto& read = entry->record;
+  CHECK(read.started == written.started);
+  CHECK(read.service == written.service);
+  CHECK(read.method == written.method);
+  CHECK(read.uri == written.uri);
+  CHECK(read.client == written.client);
+  CHECK(read.x_client_ip == written.x_client_ip);
+  CHECK(read.preview == written.preview);
+  CHECK(read.allow_204 == written.allow_204);
+  CHECK(read.ieof == written.ieof);
+  CHECK(read.body_bytes_received == written.body_bytes_received);
+  CHECK(read.decision == written.decision);
+  CHECK(read.status == written.status);
+  CHECK(read.rule == written.rule);
+  CHECK(read.error == written.error);
+  CHECK(read.connection_closed);
+  CHECK(read.head_time == written.head_time);
+  CHECK(read.decision_time == written.decision_time);
+  CHECK(read.total_time == written.total_time);
+}
+
+TEST_CASE("server_log: icap_log records and other JSON are not taken for its lines") {
+  using nlohmann::ordered_json;
+  CHECK_FALSE(
+      mock::is_server_log_line(ordered_json::parse(R"({"icap_log":{"action":"ICAP_PASSED"}})")));
+  CHECK_FALSE(mock::is_server_log_line(
+      ordered_json::parse(R"({"icap_log":{},"decision":"x","timings_us":{}})")));
+  CHECK_FALSE(mock::is_server_log_line(ordered_json::parse("[1]")));
+  const auto bad = mock::from_json_line(
+      ordered_json::parse(R"({"decision":"respond","status":"200","timings_us":{}})"), 9);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message() == "line 9: status: expected non-negative integer");
+  const auto bad_time = mock::from_json_line(
+      ordered_json::parse(R"({"decision":"respond","timings_us":{"total":-1}})"));
+  REQUIRE_FALSE(bad_time.has_value());
+  CHECK(bad_time.error().field == "timings_us.total");
+}
