@@ -8,7 +8,8 @@
 # skipped; stdin, --out, --top; bad flags and unreadable input exit 2 with one line; every flag
 # of --help is in the man page. Every form icapkit writes reads: `scan --output json` piped in,
 # the pretty-printed testdata/logs, one file mixing arrays, pretty and compact documents, an Avi
-# export page and a broken document, and `serve --log` (summarised apart from the records).
+# export page and a broken document, a 32 MiB array on stdin in bounded memory, and `serve --log`
+# (summarised apart from the records).
 # Usage: report.sh ICAPKIT_BINARY SOURCE_DIR
 set -u
 . "$2/tests/integration/itest_lib.sh"
@@ -240,6 +241,32 @@ expect_rc mixed 0 "a mixed file with one broken document"
 expect_output mixed "^\\\$WORK/mixed.json:$broken_line: invalid JSON: expected ',' or '}'" "the broken document as FILE:LINE"
 "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["records"] == int(sys.argv[2]) and r["unreadable_lines"] == 1 else 1)' \
   "$WORK/mixed.out" "$mixed_records" || fail "mixed: want $mixed_records records and 1 unreadable document"
+
+# Streaming: a 32 MiB pretty-printed array on stdin is read one element at a time (loading it
+# whole would take several times its size).
+"$PY" - "$src/testdata/logs/avi-20.1-blocked.json" "$WORK/big.count" <<'PY' |
+import json, sys
+text = json.dumps(json.load(open(sys.argv[1])), indent=2)
+n = (32 << 20) // (len(text) + 2)
+open(sys.argv[2], "w").write(f"{n}\n")
+sys.stdout.write("[\n")
+for i in range(n):
+    sys.stdout.write(text + (",\n" if i < n - 1 else "\n"))
+sys.stdout.write("]\n")
+PY
+  timeout -k 5 120 /usr/bin/time -f %M -o "$WORK/big-rss-kib" "$bin" report --output json - \
+    >"$WORK/big.out" 2>"$WORK/big.err"
+big_records=$(cat "$WORK/big.count")
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["records"] == int(sys.argv[2]) and r["unreadable_lines"] == 0 else 1)' \
+  "$WORK/big.out" "$big_records" || { fail "big: a 32 MiB array did not give its $big_records records"; head -n 3 "$WORK/big.err" >&2; }
+big_rss=$(tail -n 1 "$WORK/big-rss-kib" 2>/dev/null)
+if ! [[ $big_rss =~ ^[0-9]+$ ]]; then
+  fail "big: /usr/bin/time did not report a peak RSS ($(cat "$WORK/big-rss-kib" 2>&1))"
+elif [ "$big_rss" -ge $((24 * 1024)) ]; then
+  fail "big: peak RSS $((big_rss / 1024)) MiB for a 32 MiB array, want under 24 MiB (read one record at a time)"
+else
+  note "peak RSS of report over a 32 MiB array: ${big_rss} KiB"
+fi
 
 # --- icapkit serve --log: the server's side, summarised apart from the records
 cp "$WORK/icap.serve.ndjson" "$WORK/served.ndjson" # a snapshot: the server is still running
