@@ -1,7 +1,10 @@
 #include "icapkit/log/json_splitter.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -136,4 +139,115 @@ TEST_CASE("json_splitter: limits on size and depth; the error names the problem"
   REQUIRE(last == json_splitter::event::error);
   CHECK(pretty.error().message() ==
         "line 1: invalid JSON: expected ',' or '}' but found '\"' at line 3, column 2");
+}
+
+namespace {
+
+// A random JSON object: nested objects and arrays, strings with escapes, brackets and UTF-8,
+// numbers and literals; keys now and then "results", so pages and records are told apart.
+nlohmann::ordered_json random_object(std::mt19937& random, int depth) {
+  static const std::vector<std::string> strings{"",
+                                                "plain",
+                                                "with \"quotes\" and \\backslashes\\",
+                                                "{[brackets]}",
+                                                "caf\xc3\xa9 \xe2\x82\xac",
+                                                "tab\there",
+                                                "line\nbreak",
+                                                "results"};
+  const auto pick = [&random](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(random);
+  };
+  const auto value = [&](auto&& self, int level) -> nlohmann::ordered_json {
+    switch (level <= 0 ? pick(5) : pick(7)) {
+    case 0:
+      return strings[pick(strings.size())];
+    case 1:
+      return static_cast<std::int64_t>(random()) - 1000000;
+    case 2:
+      return pick(2) == 0;
+    case 3:
+      return nullptr;
+    case 4:
+      return 0.5 * static_cast<double>(pick(1000));
+    case 5: {
+      auto array = nlohmann::ordered_json::array();
+      for (std::size_t i = pick(4); i > 0; --i) {
+        array.push_back(self(self, level - 1));
+      }
+      return array;
+    }
+    default: {
+      auto object = nlohmann::ordered_json::object();
+      for (std::size_t i = pick(4); i > 0; --i) {
+        object[strings[pick(strings.size())] + std::to_string(i)] = self(self, level - 1);
+      }
+      return object;
+    }
+    }
+  };
+  auto object = nlohmann::ordered_json::object();
+  for (std::size_t i = pick(5); i > 0; --i) {
+    object["k" + std::to_string(i)] = value(value, depth);
+  }
+  return object;
+}
+
+} // namespace
+
+TEST_CASE("json_splitter: random documents in every layout come back exactly; mutations never "
+          "crash") {
+  std::mt19937 random(13);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<nlohmann::ordered_json> documents;
+    for (int i = 0; i < 5; ++i) {
+      documents.push_back(random_object(random, 4));
+    }
+    std::string text;
+    const int layout = round % 4;
+    if (layout == 1 || layout == 3) {
+      text += "[\n";
+    }
+    for (std::size_t i = 0; i < documents.size(); ++i) {
+      const int indent = round % 3 == 0 ? -1 : static_cast<int>(round % 5);
+      text += documents[i].dump(indent);
+      if ((layout == 1 || layout == 3) && i + 1 < documents.size()) {
+        text += ",";
+      }
+      text += layout == 2 ? " \t" : "\r\n";
+    }
+    if (layout == 1 || layout == 3) {
+      text += "]";
+    }
+    if (layout == 3) {
+      text = "{\"count\": 5, \"results\": " + text + ", \"next\": null}";
+    }
+    json_splitter splitter(1 << 20, 64);
+    std::vector<nlohmann::ordered_json> read;
+    for (const char c : text) {
+      if (const auto e = splitter.push(c); e == json_splitter::event::document) {
+        read.push_back(nlohmann::ordered_json::parse(splitter.document()));
+      } else {
+        REQUIRE_MESSAGE(e == json_splitter::event::none, splitter.error().message(), "\n", text);
+      }
+    }
+    REQUIRE(splitter.finish() == json_splitter::event::none);
+    CHECK(read == documents);
+
+    // Mutated: whatever comes out is a document the parser may reject, never a crash or a hang.
+    for (int m = 0; m < 20; ++m) {
+      auto mutated = text;
+      for (int k = 0; k < 3; ++k) {
+        const auto at = std::uniform_int_distribution<std::size_t>(0, mutated.size() - 1)(random);
+        mutated[at] = "{}[],:\"\\\n x0\xff"[random() % 14];
+      }
+      json_splitter again(1 << 20, 64);
+      for (const char c : mutated) {
+        if (again.push(c) == json_splitter::event::document) {
+          const auto parsed = nlohmann::ordered_json::parse(again.document(), nullptr, false);
+          CHECK((parsed.is_discarded() || parsed.is_object() || parsed.is_array()));
+        }
+      }
+      (void)again.finish();
+    }
+  }
 }
