@@ -130,6 +130,7 @@ log::result<server_log_entry> from_json_line(const nlohmann::ordered_json& docum
   in.count("bytes_received", r.bytes_received);
   in.count("bytes_sent", r.bytes_sent);
   in.flag("sent_continue", r.sent_continue);
+  in.flag("trickled", r.trickled);
   in.text("decision", r.decision);
   std::uint64_t status = 0;
   in.count("status", status);

@@ -91,6 +91,7 @@ TEST_CASE("server_log: a line reads back as the record it was written from") {
   written.x_client_ip = "10.1.2.3";
   written.error = "timeout";
   written.connection_closed = true;
+  written.trickled = true;
   written.head_time = std::chrono::microseconds{20};
   written.decision_time = std::chrono::microseconds{700};
   const auto document = nlohmann::ordered_json::parse(mock::to_json_line(written, "opswat"));
@@ -114,6 +115,7 @@ TEST_CASE("server_log: a line reads back as the record it was written from") {
   CHECK(read.rule == written.rule);
   CHECK(read.error == written.error);
   CHECK(read.connection_closed);
+  CHECK(read.trickled);
   CHECK(read.head_time == written.head_time);
   CHECK(read.decision_time == written.decision_time);
   CHECK(read.total_time == written.total_time);
