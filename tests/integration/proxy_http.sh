@@ -4,8 +4,11 @@
 # upstream_recorder.py as the origin: bad flags and configs (exit 2, one line); the port file;
 # Via and X-Forwarded-For added, hop-by-hop headers removed; the forward-proxy form; a TLS
 # listener (generated certificate) and an https upstream (--upstream-cacert, --upstream-insecure);
-# request smuggling vectors (CL+TE, bad or duplicate Content-Length, bad Transfer-Encoding, bad
-# chunking) -> 400 and a closed connection, nothing smuggled upstream; too large heads -> 431;
+# request smuggling vectors (CL+TE, bad or repeated Content-Length, equal values included, bad
+# Transfer-Encoding, bad chunking, bad request-target bytes) -> 400 and a closed connection,
+# nothing smuggled upstream, refused at the first bad line, a significant record saying what the
+# client got; empty lines before a request ignored; absolute-form Host replaced; WebSocket
+# upgrades and CONNECT -> 501; too large heads -> 431;
 # slow clients cut off (header, body and idle timeouts); 1,000 concurrent keep-alive clients all
 # answered right; SIGTERM drains an in-flight request (exit 0) and --drain-timeout bounds it.
 # Usage: proxy_http.sh ICAPKIT_BINARY SOURCE_DIR
@@ -89,6 +92,18 @@ upstream_name=other req forward -x "http://127.0.0.1:$proxy_port" "http://127.0.
 expect_code forward 200 "an absolute-form request is forwarded to its host"
 upstream_name=other expect_upstream forward method=GET path=/fwd?x=1 headers.via? "headers.x-forwarded-for~127.0.0.1"
 rec uri_path=/fwd
+# RFC 9112 3.2.2: the Host sent on is the target's authority, not the client's Host; the same
+# request head goes to ICAP (POST /upload is checked) and upstream.
+upstream_name=other req forward-host -x "http://127.0.0.1:$proxy_port" -H 'Host: evil.example' \
+  "http://127.0.0.1:$other_port/fwd-host"
+expect_code forward-host 200 "an absolute-form request with a foreign Host"
+upstream_name=other expect_upstream forward-host "headers.host=127.0.0.1:$other_port"
+rec "host=127.0.0.1:$other_port"
+upstream_name=other req forward-host-icap -x "http://127.0.0.1:$proxy_port" -H 'Host: evil.example' \
+  --data-binary "@$WORK/clean.bin" "http://127.0.0.1:$other_port/upload/clean.bin"
+expect_code forward-host-icap 200 "an absolute-form upload with a foreign Host, through ICAP"
+upstream_name=other expect_upstream forward-host-icap "headers.host=127.0.0.1:$other_port" "sha256=$clean_sha"
+rec "host=127.0.0.1:$other_port" icap_log.action=ICAP_PASSED
 upstream_name=other req forward-eicar -x "http://127.0.0.1:$proxy_port" --data-binary "@$samples/eicar.com" \
   "http://127.0.0.1:$other_port/upload/e.com"
 expect_code forward-eicar 403 "the forward-proxy form is enforced too"
@@ -137,6 +152,7 @@ vector() {
   printf "$bytes" >"$WORK/$name.raw"
   local before
   before=$(up_count up)
+  REC_BEFORE=$(rec_count)
   raw "$name" --wait 5
   if ! [[ $RAW_STATUS =~ ^($want)$ ]] || [ "$RAW_CLOSED" != yes ]; then
     fail "$name: status $RAW_STATUS, connection closed: $RAW_CLOSED; want $want and a close ($what)"
@@ -148,6 +164,10 @@ vector() {
     [ "$(up_count up)" -le $((before + 1)) ] || fail "$name: the upstream received two requests ($what)"
   fi
   ! grep -q '"path":"/smuggled"' "$WORK/up.upstream.ndjson" || fail "$name: a smuggled request reached the upstream"
+  # The record flags the refusal and says what the client got; never an ICAP failure.
+  rec_expr "r.get('significant') is True and 'refused' in r.get('significance', '') and \
+str(r.get('response_code', 'none')) == '$RAW_STATUS' and not r.get('significant_log') and \
+r['icap_log']['action'] == 'ICAP_DISABLED'" "$name: the record of the refused request"
 }
 H='Host: test\r\n'
 vector cl-te "POST /upload/a HTTP/1.1\r\n${H}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n${H}\r\n" 400 "Content-Length with Transfer-Encoding"
@@ -169,6 +189,38 @@ vector chunk-long "POST /upload/a HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n
 vector chunk-allowed "POST /page HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n" 400 "bad chunking on a path without ICAP" streamed
 vector no-host "GET / HTTP/1.1\r\n\r\n" 400 "an HTTP/1.1 request without Host"
 vector bad-version "GET / HTTP/9.1\r\n${H}\r\n" '400|505' "an unknown HTTP version"
+# Repeated Content-Length with equal values: an origin reading "5, 5" as 0 would take "hello" as
+# the start of the next request on the pooled connection.
+vector cl-equal-list "POST /page HTTP/1.1\r\n${H}Content-Length: 5, 5\r\n\r\nhelloGET /smuggled HTTP/1.1\r\n${H}\r\n" 400 "a Content-Length list of equal values, without ICAP"
+vector cl-equal-fields "POST /page HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello" 400 "two equal Content-Length fields, without ICAP"
+vector cl-equal-icap "POST /upload/a HTTP/1.1\r\n${H}Content-Length: 5, 5\r\n\r\nhello" 400 "a Content-Length list of equal values, on the way to ICAP"
+rec_expr "r.get('method') == 'POST' and r.get('uri_path') == '/upload/a'" "cl-equal-icap: the record names the parsed method and path"
+# Bytes a request-target cannot hold: a client error (400) before any ICAP work, not a 503.
+vector target-utf8 "POST /upload/caf\xc3\xa9 HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello" 400 "a non-ASCII request target"
+vector target-pipe "GET /a|b HTTP/1.1\r\n${H}\r\n" 400 "a '|' in the request target"
+vector target-pct "GET /a%%zz HTTP/1.1\r\n${H}\r\n" 400 "a bad percent-encoding in the request target"
+# A head known bad is refused at its bad line: no final CRLF is sent, the connection stays open,
+# and the answer must come long before the header timeout (default 10 s > the 5 s wait).
+vector early-cl-huge "POST /upload/a HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n" 400 "an overflowing Content-Length without the blank line"
+vector early-cl-te "POST /upload/a HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 5\r\n" 400 "CL+TE without the blank line"
+vector early-target "GET /caf\xc3\xa9 HTTP/1.1\r\n" 400 "a non-ASCII target without the rest of the head"
+# Unparsable heads: the record has no method (not "GET").
+vector garbage "\x16\x03\x01\x00\xa5\x01 hello\r\n\r\n" 400 "a TLS ClientHello on the plain listener"
+rec_expr "'method' not in r" "garbage: a head that could not be parsed is recorded without a method"
+vector blank-lines "\r\n\r\n\r\n\r\n\r\nGET /page HTTP/1.1\r\n${H}\r\n" 400 "five empty lines before the request line (the bound is four)"
+# WebSocket: not tunnelled, refused before anything goes upstream; CONNECT likewise.
+vector websocket "GET /chat HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nGET /smuggled HTTP/1.1\r\n${H}\r\n" 501 "a WebSocket upgrade"
+vector connect "CONNECT test:443 HTTP/1.1\r\nHost: test:443\r\n\r\n" 501 "CONNECT"
+
+# RFC 9112 2.2: an empty line before a request line, and a CRLF between pipelined requests, are
+# ignored.
+printf "\r\nGET /page HTTP/1.1\r\n${H}Connection: close\r\n\r\n" >"$WORK/leading-crlf.raw"
+raw leading-crlf --wait 5
+[ "$RAW_STATUS" = 200 ] || fail "leading-crlf: an empty line before the request line got $RAW_STATUS, want 200"
+printf "POST /page HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello\r\nGET /second HTTP/1.1\r\n${H}Connection: close\r\n\r\n" >"$WORK/pipeline-crlf.raw"
+raw pipeline-crlf --wait 5
+[ "$(sed -n 's/^statuses //p' "$WORK/pipeline-crlf.rawout")" = "200,200" ] ||
+  fail "pipeline-crlf: two pipelined requests with a CRLF between them got $(sed -n 's/^statuses //p' "$WORK/pipeline-crlf.rawout"), want 200,200"
 
 # A pipelined second request after a valid one is answered separately, not merged.
 printf "POST /page HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhelloGET /second HTTP/1.1\r\n${H}Connection: close\r\n\r\n" >"$WORK/pipeline.raw"
@@ -203,8 +255,17 @@ slow_client() { # slow_client NAME BYTES WHAT: sends BYTES, waits; the proxy mus
     sed 's/^/    | /' "$WORK/$1.rawout" >&2
   fi
 }
+# The record says what the client got: the status, or no response_code for a silent close.
+slow_record() {
+  rec_expr "r.get('significant') is True and str(r.get('response_code', 'none')) == '$RAW_STATUS' and \
+r.get('method') == '$2'" "$1: the record of a stalled client (the client saw status $RAW_STATUS)"
+}
+REC_BEFORE=$(rec_count)
 slow_client slow-head "GET /page HTTP/1.1\r\n${H}X-Partial: " "a head that never ends (--header-timeout 1000)"
+slow_record slow-head GET
+REC_BEFORE=$(rec_count)
 slow_client slow-body "POST /upload/a HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\nonly-part-of-the-body" "a body that stops (--body-timeout 1000)"
+slow_record slow-body POST
 slow_client idle "GET /page HTTP/1.1\r\n${H}\r\n" idle
 [ "$(sed -n 's/^status //p' "$WORK/idle.rawout")" = 200 ] || fail "idle: the request before the idle wait was not answered 200"
 finish_proxy

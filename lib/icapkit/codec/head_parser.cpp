@@ -103,6 +103,7 @@ void head_parser::reset() {
   done_ = false;
   head_bytes_ = 0;
   field_count_ = 0;
+  empty_lines_ = 0;
   error_ = {};
 }
 
@@ -170,7 +171,7 @@ std::error_code head_parser::process_line() {
   if (in_start_line()) {
     if (line.empty()) {
       // c-icap #70, g3proxy: a stray CRLF before the next message.
-      if (!len_.leading_empty_lines) {
+      if (!len_.leading_empty_lines || ++empty_lines_ > lim_.max_leading_empty_lines) {
         return is_request_kind(kind_) ? errc::bad_request_line : errc::bad_status_line;
       }
     } else {
@@ -279,6 +280,7 @@ std::error_code head_parser::parse_field_line(std::string_view line) {
   pending_name_.assign(name);
   pending_value_.assign(value);
   has_pending_ = true;
+  events_.on_field_line(name, value);
   return {};
 }
 
@@ -293,6 +295,7 @@ std::error_code head_parser::parse_fold_line(std::string_view line) {
   // message.hpp: one line per element, joined with "\n" (X-Violations-Found needs the lines).
   pending_value_ += '\n';
   pending_value_.append(value);
+  events_.on_fold_line(value);
   return {};
 }
 

@@ -28,6 +28,12 @@ public:
   // One field, reported once it is known not to continue: OWS trimmed, obs-fold continuation
   // lines joined with "\n" (their leading whitespace stripped).
   virtual void on_field(std::string_view /*name*/, std::string_view /*value*/) {}
+  // A field line (or an obs-fold continuation line) was consumed and checked, before the parser
+  // knows whether continuation lines follow: for a caller that refuses obs-fold anyway and wants
+  // to reject a bad field without waiting for the next line. on_field still follows. The fold
+  // hook gets the continuation's value, OWS trimmed.
+  virtual void on_field_line(std::string_view /*name*/, std::string_view /*value*/) {}
+  virtual void on_fold_line(std::string_view /*value*/) {}
   // The blank line ending the head was consumed.
   virtual void on_head_complete() {}
 };
@@ -47,6 +53,8 @@ public:
 
   bool is_done() const noexcept { return done_; }
   // Some byte of the head has been seen (skipped leading empty lines do not count).
+  // With leniency::leading_empty_lines, more than limits::max_leading_empty_lines of them are
+  // bad_request_line / bad_status_line.
   bool started() const noexcept { return start_done_ || !line_.empty(); }
   // Bytes consumed for this head so far, including skipped leading empty lines.
   std::size_t head_bytes() const noexcept { return head_bytes_; }
@@ -79,6 +87,7 @@ private:
   bool done_ = false;
   std::size_t head_bytes_ = 0;
   std::size_t field_count_ = 0;
+  std::size_t empty_lines_ = 0; // leading empty lines skipped
   std::error_code error_;
 };
 

@@ -14,6 +14,9 @@ struct limits {
   std::size_t max_chunk_line = 4096;      // bytes in a chunk-size line including extensions
   std::uint64_t max_encapsulated_offset = 1u << 20; // encapsulated HTTP heads are small
   std::size_t max_trailer_bytes = 16384;
+  // Empty lines skipped before a start line with leniency::leading_empty_lines (RFC 9112 2.2:
+  // "at least one"); one more is a bad start line.
+  std::size_t max_leading_empty_lines = 4;
 };
 
 struct leniency {

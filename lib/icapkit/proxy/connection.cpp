@@ -96,7 +96,17 @@ asio::awaitable<void> run_connection(std::shared_ptr<proxy_state> state, worker*
       if (const int status = status_for_head_error(ec); ec && status != 0 && !state->stopping) {
         begin_record(ctx);
         state->counters.count_http_request();
-        co_await send_simple(ctx, status, ec.message(), true);
+        // The record names what was parsed (no method at all when not even the request line
+        // was: Avi's method enum has no "unknown"); a timed-out stream is closed, so the 408
+        // goes nowhere and the record has no response_code.
+        ctx.head.method.clear();
+        if (const auto* partial = reader.partial_request_head()) {
+          ctx.head = *partial;
+          describe_request(ctx, ctx.head);
+        }
+        ctx.record.request_length = reader.head_bytes();
+        const auto reason = ec.message();
+        co_await refuse(ctx, status, reason);
         finish_record(ctx);
       }
       break;

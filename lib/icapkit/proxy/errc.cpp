@@ -14,11 +14,11 @@ struct errc_info {
 };
 
 // One row per code: the name logs carry, the message a user reads, and the client's status.
-constexpr std::array<errc_info, 14> errc_table{{
+constexpr std::array<errc_info, 17> errc_table{{
     {errc::conflicting_framing, "conflicting_framing",
      "request has both Content-Length and Transfer-Encoding", 400},
     {errc::bad_content_length, "bad_content_length",
-     "invalid Content-Length (not a number, or several different values)", 400},
+     "invalid or repeated Content-Length (one 1*DIGIT value only)", 400},
     {errc::bad_transfer_encoding, "bad_transfer_encoding",
      "unsupported Transfer-Encoding (only a single \"chunked\" is accepted)", 400},
     {errc::bad_chunked_body, "bad_chunked_body", "malformed chunked body", 400},
@@ -36,6 +36,12 @@ constexpr std::array<errc_info, 14> errc_table{{
     {errc::client_timeout, "client_timeout", "client too slow sending its request", 408},
     {errc::truncated_body, "truncated_body", "connection closed before the end of the message",
      400},
+    {errc::bad_request_target, "bad_request_target",
+     "request target with a byte a URI cannot hold (non-ASCII, space, control, fragment...)", 400},
+    {errc::upgrade_not_supported, "upgrade_not_supported",
+     "protocol upgrades (WebSocket) are not tunnelled by icapkit proxy", 501},
+    {errc::connect_not_supported, "connect_not_supported",
+     "CONNECT tunnels are not supported by icapkit proxy", 501},
 }};
 
 const errc_info* find_info(int value) noexcept {

@@ -54,19 +54,43 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text) noexcept {
   return value;
 }
 
-// Content-Length from every field and list member: all must be valid and equal (RFC 9110 8.6
-// lets a recipient accept "5, 5"; anything that differs is a smuggling attempt).
-std::error_code content_length(const codec::header_list& headers, framing& out) {
+// Content-Length from every field and list member. A request must carry exactly one value:
+// RFC 9110 8.6 lets a recipient accept "5, 5", but an origin that reads it otherwise (as 0, or as
+// the first field only) desynchronises the connection behind the proxy. A response may repeat an
+// identical value (RFC 9110 8.6); the client gets one value from prepare_client_response.
+std::error_code content_length(const codec::header_list& headers, bool allow_repeats,
+                               framing& out) {
   std::optional<std::uint64_t> length;
   for (auto element : list_elements(headers, "Content-Length")) {
     const auto value = parse_decimal(element);
-    if (!value || (length && *length != *value)) {
+    if (!value || (length && (!allow_repeats || *length != *value))) {
       return errc::bad_content_length;
     }
     length = value;
   }
   out = {body_framing::content_length, *length};
   return {};
+}
+
+// unreserved / sub-delims / ":" / "@" / "/" / "?" and the gen-delims "[" "]" of an IP literal
+// (RFC 3986 2.2, 2.3, 3.3, 3.4); "%" is checked apart.
+constexpr std::array<bool, 256> target_chars = [] {
+  std::array<bool, 256> table{};
+  for (char c = 'a'; c <= 'z'; ++c) {
+    table[static_cast<unsigned char>(c)] = true;
+    table[static_cast<unsigned char>(c - 'a' + 'A')] = true;
+  }
+  for (char c = '0'; c <= '9'; ++c) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  for (char c : std::string_view{"-._~!$&'()*+,;=:@/?[]"}) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}();
+
+bool is_hex_digit(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 // A transfer-coding: a token, optionally followed by ";"-separated parameters.
@@ -135,7 +159,7 @@ std::error_code request_framing(const codec::http_request_head& head, framing& o
     return {};
   }
   if (has_length) {
-    return content_length(head.headers, out);
+    return content_length(head.headers, false, out);
   }
   return {};
 }
@@ -167,10 +191,41 @@ std::error_code response_framing(std::string_view request_method,
     return {};
   }
   if (head.headers.contains("Content-Length")) {
-    return content_length(head.headers, out);
+    return content_length(head.headers, true, out);
   }
   out.kind = body_framing::until_close;
   return {};
+}
+
+bool is_valid_request_target(std::string_view target) noexcept {
+  if (target.empty()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    const char c = target[i];
+    if (c == '%') {
+      if (i + 2 >= target.size() || !is_hex_digit(target[i + 1]) || !is_hex_digit(target[i + 2])) {
+        return false;
+      }
+      i += 2;
+    } else if (!target_chars[static_cast<unsigned char>(c)]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool requests_upgrade(const codec::http_request_head& head) {
+  // RFC 9110 7.8: an Upgrade received in HTTP/1.0 is ignored.
+  if (is_http10_or_older(head.http_version)) {
+    return false;
+  }
+  for (auto protocol : list_elements(head.headers, "Upgrade")) {
+    if (!protocol.empty() && !codec::iequals(protocol, "h2c")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool strip_hop_by_hop(codec::header_list& headers, codec::version message_version) {

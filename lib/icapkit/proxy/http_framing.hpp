@@ -24,8 +24,9 @@ struct framing {
 };
 
 // A request's framing. Errors (proxy::errc): conflicting_framing (both headers),
-// bad_content_length (not 1*DIGIT, beyond 64 bits, an empty list member, or several
-// fields/list members that differ; identical repeats are accepted as RFC 9110 8.6 allows),
+// bad_content_length (not 1*DIGIT, beyond 64 bits, an empty list member, or more than one
+// value: two fields or a list, identical values included, since an origin may read "5, 5" as
+// something else and desynchronise the connection behind the proxy),
 // bad_transfer_encoding (any coding but exactly one "chunked", case-insensitive; "chunked,
 // chunked", "gzip, chunked" and "chunked," included; and any Transfer-Encoding on HTTP/1.0).
 std::error_code request_framing(const codec::http_request_head& head, framing& out);
@@ -34,9 +35,21 @@ std::error_code request_framing(const codec::http_request_head& head, framing& o
 // chunked when the final coding is chunked; else Content-Length; else until_close. Errors:
 // bad_content_length, bad_transfer_encoding (a coding list not ending in chunked is framed by
 // close, as RFC 9112 6.3 says, so only an unparsable list is an error). Transfer-Encoding
-// overrides Content-Length; empty list members are ignored.
+// overrides Content-Length; empty list members are ignored; a repeated identical Content-Length
+// is accepted (RFC 9110 8.6).
 std::error_code response_framing(std::string_view request_method,
                                  const codec::http_response_head& head, framing& out);
+
+// Whether `target` has only the bytes a request-target may hold (RFC 9112 3.2, RFC 3986):
+// unreserved, sub-delims, ":", "@", "/", "?", "[", "]" and "%" followed by two hex digits. Never
+// empty; no space, CTL, non-ASCII byte, fragment ("#"), or any of < > " \ ^ ` { | }.
+bool is_valid_request_target(std::string_view target) noexcept;
+
+// Whether an HTTP/1.1 request asks to switch protocols (RFC 9110 7.8) to anything but h2c: the
+// proxy does not tunnel upgraded connections and refuses such requests (501). An h2c offer is
+// ignored, as a server may (the client keeps speaking HTTP/1.1 until it sees a 101); an Upgrade
+// on HTTP/1.0 is ignored as RFC 9110 7.8 requires.
+bool requests_upgrade(const codec::http_request_head& head);
 
 // Hop-by-hop fields (RFC 9110 7.6.1): Connection and every field it names, Keep-Alive,
 // Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding,

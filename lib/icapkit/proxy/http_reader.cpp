@@ -25,9 +25,11 @@ bool is_size_error(const std::error_code& ec) noexcept {
          ec == codec::errc::start_line_too_long;
 }
 
-// Collects one head. An obs-fold in a request is remembered (the reader refuses it: RFC 9112 5.2
-// allows a 400, and a folded Transfer-Encoding is a smuggling vector); in a response each fold
-// becomes a space, the other choice RFC 9112 5.2 gives a proxy.
+// Collects one head. An obs-fold in a request is refused (RFC 9112 5.2 allows a 400, and a
+// folded Transfer-Encoding is a smuggling vector); in a response each fold becomes a space, the
+// other choice RFC 9112 5.2 gives a proxy. A request is checked line by line as it arrives
+// (`early_error`): a bad target, a fold, or framing fields already known bad are refused without
+// waiting for the blank line, since no later line can make them good.
 class head_collector final : public codec::head_events {
 public:
   void reset(codec::head_kind kind) {
@@ -36,6 +38,8 @@ public:
     response = {};
     start_line_seen = false;
     folded = false;
+    early_error = {};
+    framing_lines_ = {};
   }
   void on_request_line(std::string_view method, std::string_view target,
                        codec::version v) override {
@@ -43,6 +47,24 @@ public:
     request.target.assign(target);
     request.http_version = v;
     start_line_seen = true;
+    if (!is_valid_request_target(target)) {
+      note(errc::bad_request_target);
+    }
+  }
+  void on_field_line(std::string_view name, std::string_view value) override {
+    if (kind_ != codec::head_kind::http_request ||
+        !(codec::iequals(name, "Content-Length") || codec::iequals(name, "Transfer-Encoding"))) {
+      return;
+    }
+    framing_lines_.http_version = request.http_version;
+    framing_lines_.headers.add(std::string(name), std::string(value));
+    framing ignored;
+    note(request_framing(framing_lines_, ignored));
+  }
+  void on_fold_line(std::string_view /*value*/) override {
+    if (kind_ == codec::head_kind::http_request) {
+      note(errc::bad_request);
+    }
   }
   void on_status_line(codec::version v, int status, std::string_view reason) override {
     response.http_version = v;
@@ -64,10 +86,26 @@ public:
   codec::http_response_head response;
   bool start_line_seen = false;
   bool folded = false;
+  std::error_code early_error; // the first line of a request known bad
 
 private:
+  void note(std::error_code ec) {
+    if (ec && !early_error) {
+      early_error = ec;
+    }
+  }
+
   codec::head_kind kind_ = codec::head_kind::http_request;
+  codec::http_request_head framing_lines_; // the request's framing fields so far
 };
+
+// Requests may follow a stray CRLF (RFC 9112 2.2: a server SHOULD ignore at least one empty line
+// before a request line; limits::max_leading_empty_lines bounds them). Responses stay strict.
+codec::leniency request_leniency() {
+  codec::leniency len;
+  len.leading_empty_lines = true;
+  return len;
+}
 
 // Moves decoded chunk data down over the chunk framing already consumed, so the body bytes of
 // one decoder call end up contiguous at the start of what was fed. Every destination lies in
@@ -94,7 +132,8 @@ private:
 struct http_reader::impl {
   impl(net::stream& s, codec::limits lim, std::size_t buffer_size)
       : stream(s), buffer(std::max<std::size_t>(buffer_size, 1)),
-        parser(codec::head_kind::http_request, heads, lim), decoder(chunks, lim) {}
+        request_parser(codec::head_kind::http_request, heads, lim, request_leniency()),
+        response_parser(codec::head_kind::http_response, heads, lim), decoder(chunks, lim) {}
 
   std::string_view buffered() const noexcept { return {buffer.data() + begin, end - begin}; }
 
@@ -119,10 +158,10 @@ struct http_reader::impl {
 
   // Feeds buffered bytes to the head parser; returns true once the head is complete or failed.
   bool feed_head(std::error_code& ec) {
-    const auto used = parser.put(buffered(), ec);
+    const auto used = parser->put(buffered(), ec);
     begin += used;
-    head_bytes = parser.head_bytes();
-    return ec || parser.is_done();
+    head_bytes = parser->head_bytes();
+    return ec || parser->is_done();
   }
 
   net::stream& stream;
@@ -130,7 +169,9 @@ struct http_reader::impl {
   std::size_t begin = 0;
   std::size_t end = 0;
   head_collector heads;
-  codec::head_parser parser;
+  codec::head_parser request_parser;
+  codec::head_parser response_parser;
+  codec::head_parser* parser = &request_parser; // the one in use
   chunk_compactor chunks;
   codec::chunked_decoder decoder;
   framing body;
@@ -154,7 +195,8 @@ http_reader::read_request_head(std::error_code& ec) {
   s.idle_timed_out = false;
   s.head_bytes = 0;
   s.heads.reset(codec::head_kind::http_request);
-  s.parser.reset(codec::head_kind::http_request);
+  s.parser = &s.request_parser;
+  s.parser->reset();
   for (;;) {
     if (s.begin < s.end) {
       std::error_code parse_error;
@@ -163,6 +205,11 @@ http_reader::read_request_head(std::error_code& ec) {
       // Checked as soon as the request line is in: an HTTP/2 preface fails without waiting.
       if (s.heads.start_line_seen && !(v.major == 1 && (v.minor == 0 || v.minor == 1))) {
         ec = errc::unsupported_version;
+        co_return std::nullopt;
+      }
+      // A line already known bad is refused in wire order, before a later parse error.
+      if (s.heads.early_error) {
+        ec = s.heads.early_error;
         co_return std::nullopt;
       }
       if (parse_error) {
@@ -179,8 +226,9 @@ http_reader::read_request_head(std::error_code& ec) {
     }
     const auto read_error = co_await s.read_more();
     if (read_error) {
-      if (s.parser.head_bytes() == 0 && !s.parser.started()) {
-        // Between messages: the end of a keep-alive connection, not an error.
+      if (!s.parser->started()) {
+        // Between messages (skipped empty lines included): the end of a keep-alive connection,
+        // not an error.
         if (read_error == net::errc::closed_by_peer) {
           co_return std::nullopt;
         }
@@ -205,7 +253,8 @@ http_reader::read_response_head(std::error_code& ec) {
   ec = {};
   s.head_bytes = 0;
   s.heads.reset(codec::head_kind::http_response);
-  s.parser.reset(codec::head_kind::http_response);
+  s.parser = &s.response_parser;
+  s.parser->reset();
   int interim_responses = 0;
   for (;;) {
     if (s.begin < s.end) {
@@ -230,7 +279,7 @@ http_reader::read_response_head(std::error_code& ec) {
           co_return std::nullopt;
         }
         s.heads.reset(codec::head_kind::http_response);
-        s.parser.reset();
+        s.parser->reset();
         continue;
       }
     }
@@ -336,6 +385,10 @@ bool http_reader::has_buffered_bytes() const noexcept {
 
 bool http_reader::idle_timed_out() const noexcept {
   return impl_->idle_timed_out;
+}
+
+const codec::http_request_head* http_reader::partial_request_head() const noexcept {
+  return impl_->heads.start_line_seen ? &impl_->heads.request : nullptr;
 }
 
 asio::awaitable<void> http_writer::write_head(const codec::http_request_head& head,

@@ -30,12 +30,16 @@ public:
   http_reader(const http_reader&) = delete;
   http_reader& operator=(const http_reader&) = delete;
 
-  // Reads one request head. Returns nullopt with ec clear when the peer closed (or the stream
+  // Reads one request head. Up to limits::max_leading_empty_lines empty lines before it are
+  // skipped (RFC 9112 2.2). Returns nullopt with ec clear when the peer closed (or the stream
   // hit its timeout) before the first byte of a head: the clean end of a keep-alive connection
   // (idle_timed_out() tells the two apart). Errors: header_too_large (codec header_too_long /
   // too_many_headers / start_line_too_long), unsupported_version (not HTTP/1.0 or 1.1, or an
-  // HTTP/2 preface; reported as soon as the request line is in), bad_request (other codec
-  // errors, and obs-fold continuation lines, which RFC 9112 5.2 lets a server refuse),
+  // HTTP/2 preface; reported as soon as the request line is in), bad_request_target (a byte
+  // is_valid_request_target refuses, as soon as the request line is in), the request_framing
+  // errors (as soon as a Content-Length or Transfer-Encoding line makes the framing invalid,
+  // without waiting for the blank line), bad_request (other codec errors, and obs-fold
+  // continuation lines, which RFC 9112 5.2 lets a server refuse, as soon as one is in),
   // client_timeout (the stream's idle timeout or deadline fired mid-head), truncated_body
   // (closed mid-head), or the net code (connection_reset, ... even before the first byte).
   asio::awaitable<std::optional<codec::http_request_head>> read_request_head(std::error_code& ec);
@@ -65,6 +69,9 @@ public:
   bool has_buffered_bytes() const noexcept;
   // The last read_request_head returned nullopt because the idle timeout fired.
   bool idle_timed_out() const noexcept;
+  // After a failed read_request_head: what was parsed of the head (method, target, version and
+  // the fields complete so far), or null when not even the request line was.
+  const codec::http_request_head* partial_request_head() const noexcept;
 
 private:
   struct impl;

@@ -57,8 +57,10 @@ std::string_view reason_of(int status) noexcept {
   }
 }
 
-// Where an absolute-form target points, and its origin-form rest ("/path?query").
-bool split_absolute(std::string_view target, upstream_target& out, std::string& origin_form) {
+// Where an absolute-form target points, its origin-form rest ("/path?query") and its authority
+// without userinfo ("host:port" as written: the Host a proxy must send, RFC 9112 3.2.2).
+bool split_absolute(std::string_view target, upstream_target& out, std::string& origin_form,
+                    std::string* authority_out = nullptr) {
   const bool https = target.starts_with("https://");
   if (!https && !target.starts_with("http://")) {
     return false;
@@ -73,6 +75,7 @@ bool split_absolute(std::string_view target, upstream_target& out, std::string& 
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
     authority = authority.substr(at + 1);
   }
+  const auto whole_authority = authority;
   out.tls = https;
   out.port = https ? 443 : 80;
   std::string_view host = authority;
@@ -109,6 +112,9 @@ bool split_absolute(std::string_view target, upstream_target& out, std::string& 
     return false;
   }
   out.host = std::string(host);
+  if (authority_out != nullptr) {
+    authority_out->assign(whole_authority);
+  }
   return true;
 }
 
@@ -161,8 +167,10 @@ asio::awaitable<bool> send_spooled(request_context& ctx, codec::http_response_he
   prepare_client_response(ctx, head, f);
   std::error_code ec;
   ctx.response_started = true;
-  ctx.record.response_code = static_cast<std::uint32_t>(head.status);
   co_await ctx.writer.write_head(head, ec);
+  if (!ec) {
+    ctx.record.response_code = static_cast<std::uint32_t>(head.status);
+  }
   if (!ec && body != nullptr && ctx.head.method != "HEAD") {
     source_body source(body->reader());
     for (;;) {
@@ -251,7 +259,7 @@ struct flow {
         const bool timeout = net::is_timeout(failure.code);
         if (timeout || failure.code == errc::bad_chunked_body ||
             failure.code == errc::truncated_body) {
-          co_await send_simple(ctx, timeout ? 408 : 400, failure.message, true);
+          co_await refuse(ctx, timeout ? 408 : 400, failure.message);
         }
         co_return false;
       }
@@ -278,8 +286,10 @@ struct flow {
     const bool chunked = prepare_client_response(ctx, head, response.body);
     std::error_code ec;
     ctx.response_started = true;
-    ctx.record.response_code = static_cast<std::uint32_t>(head.status);
     co_await ctx.writer.write_head(head, ec);
+    if (!ec) {
+      ctx.record.response_code = static_cast<std::uint32_t>(head.status);
+    }
     client_body body(*response.reader, std::move(prefix));
     bool upstream_ok = true;
     while (!ec) {
@@ -398,8 +408,8 @@ struct flow {
         if (ec) {
           ctx.close_after = true;
           if (net::is_timeout(ec) || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
-            co_await send_simple(ctx, net::is_timeout(ec) ? 408 : 400,
-                                 "the request body could not be read: " + ec.message(), true);
+            const auto reason = "the request body could not be read: " + ec.message();
+            co_await refuse(ctx, net::is_timeout(ec) ? 408 : 400, reason);
           }
           co_return false;
         }
@@ -541,8 +551,8 @@ struct flow {
       ctx.close_after = true;
       const auto ec = feeding.client_error;
       if (net::is_timeout(ec) || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
-        co_await send_simple(ctx, net::is_timeout(ec) ? 408 : 400,
-                             "the request body could not be read: " + ec.message(), true);
+        const auto reason = "the request body could not be read: " + ec.message();
+        co_await refuse(ctx, net::is_timeout(ec) ? 408 : 400, reason);
       }
       co_return false;
     }
@@ -594,10 +604,46 @@ void begin_record(request_context& ctx) {
   ctx.record.client_src_port = ctx.peer.port;
 }
 
+void describe_request(request_context& ctx, const codec::http_request_head& head) {
+  auto& r = ctx.record;
+  r.method = head.method;
+  if (auto host = head.headers.get("Host")) {
+    r.host = std::string(*host);
+  }
+  auto target = std::string_view(head.target);
+  std::string origin;
+  if (!target.starts_with('/')) {
+    upstream_target ignored;
+    std::string authority;
+    if (!split_absolute(target, ignored, origin, &authority)) {
+      return;
+    }
+    r.host = authority; // the target names the host; a Host field is replaced (RFC 9112 3.2.2)
+    target = origin;
+  }
+  const auto q = target.find('?');
+  r.uri_path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) {
+    r.uri_query = std::string(target.substr(q + 1));
+  }
+}
+
 void finish_record(request_context& ctx) {
   auto& r = ctx.record;
   if (!r.method && !ctx.head.method.empty()) {
     r.method = ctx.head.method;
+  }
+  if (!ctx.refused.empty()) {
+    // Not an ICAP condition, so no ADF_ICAP_* code: the sentence says what happened.
+    std::string sentence = r.significance.value_or("");
+    if (!sentence.empty()) {
+      sentence += ' ';
+    }
+    sentence += "The proxy refused the request (" + ctx.refused + ")";
+    sentence += r.response_code ? "; the client got HTTP " + std::to_string(*r.response_code) + "."
+                                : "; the connection was closed without an answer.";
+    r.significant = true;
+    r.significance = std::move(sentence);
   }
   if (ctx.state.options.on_record) {
     ctx.state.options.on_record(r);
@@ -623,74 +669,64 @@ asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_
   }
   head.headers.add("Connection", ctx.close_after ? "close" : "keep-alive");
   head.headers.add("Via", "1.1 icapkit");
-  ctx.record.response_code = static_cast<std::uint32_t>(status);
   if (ctx.response_started) {
-    co_return false;
+    co_return false; // the client already has a status line: the record keeps that one
   }
   ctx.response_started = true;
   std::error_code ec;
   co_await ctx.writer.write_head(head, ec);
+  if (!ec) {
+    ctx.record.response_code = static_cast<std::uint32_t>(status);
+  }
   if (!ec && ctx.head.method != "HEAD") {
     co_await ctx.writer.write_body(body, false, ec);
   }
   co_return !ec;
 }
 
+asio::awaitable<void> refuse(request_context& ctx, int status, std::string_view reason) {
+  if (ctx.refused.empty()) {
+    ctx.refused = std::string(reason);
+  }
+  co_await send_simple(ctx, status, reason, true);
+}
+
 asio::awaitable<bool> handle_request(request_context& ctx) {
   auto& head = ctx.head;
   flow f{ctx, {}, {}, {}, {}, false};
   // What the record says about the request, before anything can fail.
-  ctx.record.method = head.method;
-  if (auto host = head.headers.get("Host")) {
-    ctx.record.host = std::string(*host);
-  }
-  {
-    auto target = std::string_view(head.target);
-    if (!target.starts_with('/')) {
-      upstream_target ignored;
-      std::string origin;
-      if (split_absolute(target, ignored, origin)) {
-        target = {};
-        ctx.record.host = ctx.record.host.value_or(ignored.host);
-        const auto q = origin.find('?');
-        ctx.record.uri_path = origin.substr(0, q);
-        if (q != std::string::npos) {
-          ctx.record.uri_query = origin.substr(q + 1);
-        }
-      }
-    }
-    if (!target.empty()) {
-      const auto q = target.find('?');
-      ctx.record.uri_path = std::string(target.substr(0, q));
-      if (q != std::string_view::npos) {
-        ctx.record.uri_query = std::string(target.substr(q + 1));
-      }
-    }
-  }
+  describe_request(ctx, head);
 
   if (auto ec = request_framing(head, f.request_body)) {
-    co_await send_simple(ctx, status_for(static_cast<errc>(ec.value())), ec.message(), true);
+    const auto reason = ec.message();
+    co_await refuse(ctx, status_for(static_cast<errc>(ec.value())), reason);
     finish_record(ctx);
     co_return false;
   }
   ctx.reader.start_body(f.request_body);
+  const bool upgrade = requests_upgrade(head);
   ctx.close_after = strip_hop_by_hop(head.headers, head.http_version) || ctx.close_after;
   if (head.http_version == codec::version{1, 1} && head.headers.count("Host") != 1) {
-    co_await send_simple(ctx, 400,
-                         head.headers.contains("Host") ? "several Host header fields"
-                                                       : "HTTP/1.1 request without Host",
-                         true);
+    co_await refuse(ctx, 400,
+                    head.headers.contains("Host") ? "several Host header fields"
+                                                  : "HTTP/1.1 request without Host");
     finish_record(ctx);
     co_return false;
   }
-  if (head.method == "CONNECT") {
-    co_await send_simple(ctx, 501, "CONNECT tunnels are not supported by icapkit proxy", true);
+  if (head.method == "CONNECT" || upgrade) {
+    const auto refusal =
+        head.method == "CONNECT" ? errc::connect_not_supported : errc::upgrade_not_supported;
+    const auto reason = make_error_code(refusal).message();
+    co_await refuse(ctx, status_for(refusal), reason);
     finish_record(ctx);
     co_return false;
   }
 
-  if (split_absolute(head.target, f.target, f.origin_form)) {
-    // Forward proxy: the request names its origin.
+  std::string authority;
+  if (split_absolute(head.target, f.target, f.origin_form, &authority)) {
+    // Forward proxy: the request names its origin, and the Host sent on (upstream and in the
+    // ICAP request) is that authority, whatever the client's Host said (RFC 9112 3.2.2).
+    head.headers.set("Host", authority);
   } else if (head.target.starts_with('/') && ctx.state.upstream) {
     f.target = target_of(*ctx.state.upstream);
     const auto& base = ctx.state.upstream->path;
@@ -700,11 +736,10 @@ asio::awaitable<bool> handle_request(request_context& ctx) {
             : (base.ends_with('/') ? base.substr(0, base.size() - 1) : base) + head.target;
   } else {
     const bool origin = head.target.starts_with('/');
-    co_await send_simple(ctx, 400,
-                         origin ? "no upstream is configured for origin-form requests (set "
-                                  "\"upstream\" or --upstream, or send an absolute URL)"
-                                : "the request target is neither origin-form nor an http URL",
-                         true);
+    co_await refuse(ctx, 400,
+                    origin ? "no upstream is configured for origin-form requests (set "
+                             "\"upstream\" or --upstream, or send an absolute URL)"
+                           : "the request target is neither origin-form nor an http URL");
     finish_record(ctx);
     co_return false;
   }

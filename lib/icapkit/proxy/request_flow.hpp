@@ -40,6 +40,7 @@ struct request_context {
   bool response_started = false; // bytes of a response went out: no error page possible
   std::uint64_t head_bytes = 0;
   std::vector<log::icap_request_log> final_actions; // one per ICAP step, action only
+  std::string refused; // why the proxy refused the request itself (smuggling, bad head, ...)
 };
 
 // Handles ctx.head (already read) to the end of its response and writes its record. Returns
@@ -47,13 +48,24 @@ struct request_context {
 asio::awaitable<bool> handle_request(request_context& ctx);
 
 // Answers with a small text/plain page; `close` adds Connection: close. Sets the record's
-// response_code; a 4xx/5xx counts as an http_error unless !proxy_error (a rule's answer).
-// Returns false when the write failed.
+// response_code once the status line went out (a client that got nothing, or an earlier status,
+// is recorded as such); a 4xx/5xx counts as an http_error unless !proxy_error (a rule's answer).
+// Returns false when the write failed or a response had already started.
 asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_view text,
                                   bool close, bool proxy_error = true);
 
-// Writes the request's record (fills timing-independent fields first).
+// The proxy refuses the request on its own (a smuggling attempt, a head it cannot parse, a
+// stalled client, a tunnel it does not open): answers `status` with `reason` and closes, and
+// marks the record significant with the reason (finish_record writes the sentence).
+asio::awaitable<void> refuse(request_context& ctx, int status, std::string_view reason);
+
+// Writes the request's record (fills timing-independent fields first; a refused request is
+// significant, its sentence saying why and what the client got).
 void finish_record(request_context& ctx);
+
+// The record's method, host, uri_path and uri_query from what was parsed of a head (the target
+// in origin or absolute form; the Host field unless the target names the host).
+void describe_request(request_context& ctx, const codec::http_request_head& head);
 
 // Starts the record of a request whose head was read (or failed to be read).
 void begin_record(request_context& ctx);

@@ -130,6 +130,51 @@ TEST_CASE("head_parser: errors are sticky until reset, started() ignores skipped
   CHECK(p.is_done());
 }
 
+TEST_CASE("head_parser: leading empty lines are bounded by limits::max_leading_empty_lines") {
+  head_log log;
+  leniency len;
+  len.leading_empty_lines = true;
+  limits lim;
+  lim.max_leading_empty_lines = 2;
+  head_parser p(head_kind::http_request, log, lim, len);
+  std::error_code ec;
+  p.put("\r\n\r\nGET / HTTP/1.1\r\n\r\n", ec);
+  CHECK_FALSE(ec);
+  CHECK(p.is_done());
+  p.reset();
+  p.put("\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", ec);
+  CHECK(ec == errc::bad_request_line);
+  head_parser status(head_kind::http_response, log, lim, len);
+  status.put("\r\n\r\n\r\n", ec);
+  CHECK(ec == errc::bad_status_line);
+  CHECK(limits{}.max_leading_empty_lines == 4);
+}
+
+TEST_CASE("head_parser: field and fold lines are reported as soon as they are complete") {
+  struct line_log final : head_events {
+    std::vector<std::string> lines;
+    void on_field_line(std::string_view n, std::string_view v) override {
+      lines.push_back("line " + std::string(n) + "=" + std::string(v));
+    }
+    void on_fold_line(std::string_view v) override { lines.push_back("fold " + std::string(v)); }
+    void on_field(std::string_view n, std::string_view v) override {
+      lines.push_back("field " + std::string(n) + "=" + std::string(v));
+    }
+  };
+  line_log log;
+  head_parser p(head_kind::http_request, log);
+  std::error_code ec;
+  p.put("POST / HTTP/1.1\r\nContent-Length: 5\r\n", ec);
+  REQUIRE_FALSE(ec);
+  // The field may still be folded, so on_field waits; on_field_line does not.
+  CHECK(log.lines == std::vector<std::string>{"line Content-Length=5"});
+  p.put("  6\r\n", ec);
+  CHECK(log.lines == std::vector<std::string>{"line Content-Length=5", "fold 6"});
+  p.put("\r\n", ec);
+  CHECK(log.lines ==
+        std::vector<std::string>{"line Content-Length=5", "fold 6", "field Content-Length=5\n6"});
+}
+
 TEST_CASE("head_parser: helpers") {
   CHECK(detail::is_valid_token("REQMOD"));
   CHECK(detail::is_valid_token("X-Foo_bar!~"));

@@ -12,7 +12,7 @@ TEST_CASE("proxy errc: every code has its own name and a message a user understa
   std::set<std::string> names;
   std::set<std::string> messages;
   for (int value = static_cast<int>(errc::conflicting_framing);
-       value <= static_cast<int>(errc::truncated_body); ++value) {
+       value <= static_cast<int>(errc::connect_not_supported); ++value) {
     const auto code = static_cast<errc>(value);
     const std::error_code ec = code;
     const auto name = proxy::errc_name(code);
@@ -22,7 +22,7 @@ TEST_CASE("proxy errc: every code has its own name and a message a user understa
     CHECK(ec.message() != "unknown proxy error");
     CHECK(ec.category() == proxy::proxy_category());
   }
-  CHECK(names.size() == 14);
+  CHECK(names.size() == 17);
   CHECK(std::string(proxy::proxy_category().name()) == "icapkit.proxy");
   CHECK(proxy::errc_name(errc::conflicting_framing) == "conflicting_framing");
   CHECK(proxy::errc_name(errc::client_timeout) == "client_timeout");
@@ -43,6 +43,9 @@ TEST_CASE("proxy errc: the client gets the status each refusal calls for") {
   CHECK(proxy::status_for(errc::upstream_unreachable) == 502);
   CHECK(proxy::status_for(errc::upstream_timeout) == 504);
   CHECK(proxy::status_for(errc::client_timeout) == 408);
+  CHECK(proxy::status_for(errc::bad_request_target) == 400);
+  CHECK(proxy::status_for(errc::upgrade_not_supported) == 501);
+  CHECK(proxy::status_for(errc::connect_not_supported) == 501);
 }
 
 TEST_CASE("proxy errc: values outside the enumeration stay recognisable") {

@@ -353,11 +353,94 @@ TEST_CASE("http_reader: request heads the proxy refuses") {
     CHECK(request_head_error("GET /\r\n\r\n") == errc::bad_request);
     CHECK(request_head_error("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == errc::bad_request);
     CHECK(request_head_error("GET / HTTP/1.1\nHost: a\n\n") == errc::bad_request);
-    CHECK(request_head_error("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n") == errc::bad_request);
+    // More empty lines before the request line than limits::max_leading_empty_lines (4).
+    CHECK(request_head_error("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n") ==
+          errc::bad_request);
+    CHECK(request_head_error("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n") == errc::bad_request);
     // A folded line could hide a framing header from a hop that unfolds differently.
     CHECK(request_head_error("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n  c\r\n\r\n") ==
           errc::bad_request);
   }
+}
+
+TEST_CASE("http_reader: empty lines before a request line are skipped (RFC 9112 2.2)") {
+  // One before the first request, two between pipelined requests (after a body, as old clients
+  // sent), four before the last: all within limits::max_leading_empty_lines.
+  const std::string input = "\r\nGET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+                            "\r\n\r\nPOST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok"
+                            "\r\n\r\n\r\n\r\nGET /three HTTP/1.1\r\nHost: a\r\n\r\n\r\n";
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{1} << 20}) {
+    CAPTURE(piece);
+    loopback pair;
+    pair.run([&]() -> asio::awaitable<void> {
+      co_await send_and_close(*pair.peer, input, piece);
+      proxy::http_reader reader(*pair.local, {});
+      std::error_code ec;
+      for (const char* target : {"/one", "/two", "/three"}) {
+        const auto head = co_await reader.read_request_head(ec);
+        REQUIRE_MESSAGE(head.has_value(), ec.message());
+        CHECK(head->target == target);
+        reader.start_body(request_framing_of(*head));
+        (void)co_await read_whole_body(reader);
+      }
+      // A last CRLF, then the close: the clean end, not a truncated head.
+      const auto none = co_await reader.read_request_head(ec);
+      CHECK_FALSE(none.has_value());
+      CHECK_FALSE(ec);
+    });
+  }
+}
+
+TEST_CASE("http_reader: a head known bad is refused at its bad line, not at the blank line") {
+  // The client sends a head without its end and waits: the reader answers at once, long before
+  // the 5 s idle timeout, with the line's own error (not client_timeout).
+  struct early_case {
+    const char* input;
+    errc want;
+  };
+  for (const auto& c : {
+           early_case{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n",
+                      errc::bad_content_length},
+           early_case{"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n",
+                      errc::bad_content_length},
+           early_case{"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n", errc::bad_content_length},
+           early_case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+                      errc::conflicting_framing},
+           early_case{"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n",
+                      errc::bad_transfer_encoding},
+           early_case{"GET / HTTP/1.1\r\nX-A: b\r\n c\r\n", errc::bad_request},
+           early_case{"GET /caf\xc3\xa9 HTTP/1.1\r\n", errc::bad_request_target},
+           early_case{"GET /a|b HTTP/1.1\r\nHost: a\r\n", errc::bad_request_target},
+       }) {
+    CAPTURE(c.input);
+    loopback pair;
+    pair.run(
+        [&]() -> asio::awaitable<void> {
+          co_await send(*pair.peer, c.input); // and the connection stays open
+          proxy::http_reader reader(*pair.local, {});
+          std::error_code ec;
+          const auto head = co_await reader.read_request_head(ec);
+          CHECK_FALSE(head.has_value());
+          CHECK(ec == c.want);
+          // What was parsed stays available for the record.
+          const auto* partial = reader.partial_request_head();
+          REQUIRE(partial != nullptr);
+          CHECK(partial->method == std::string(c.input).substr(0, std::string(c.input).find(' ')));
+        },
+        3s);
+  }
+}
+
+TEST_CASE("http_reader: nothing parsed, no partial head") {
+  loopback pair;
+  pair.run([&]() -> asio::awaitable<void> {
+    co_await send_and_close(*pair.peer, "\x16\x03\x01 garbage\r\n\r\n");
+    proxy::http_reader reader(*pair.local, {});
+    std::error_code ec;
+    CHECK_FALSE((co_await reader.read_request_head(ec)).has_value());
+    CHECK(ec == errc::bad_request);
+    CHECK(reader.partial_request_head() == nullptr);
+  });
 }
 
 TEST_CASE("http_reader: a slow client gets client_timeout, an idle one the clean end") {

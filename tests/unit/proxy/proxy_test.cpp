@@ -481,6 +481,16 @@ TEST_CASE("proxy: ambiguous or broken request framing (smuggling) is refused wit
               "Transfer-Encoding: chunked\r\n\r\n"
               "zz\r\nhello\r\n0\r\n\r\n";
   }
+  SUBCASE("a Content-Length list of equal values, on a path without ICAP") {
+    request = "POST /api/x HTTP/1.1\r\nHost: app.example\r\n"
+              "Content-Length: 5, 5\r\n\r\n"
+              "hello";
+  }
+  SUBCASE("two equal Content-Length fields") {
+    request = "POST /api/x HTTP/1.1\r\nHost: app.example\r\n"
+              "Content-Length: 5\r\nContent-Length: 5\r\n\r\n"
+              "hello";
+  }
   http_client client(b.proxy->address());
   REQUIRE(client.send(request));
   const auto response = client.read_response();
@@ -491,7 +501,120 @@ TEST_CASE("proxy: ambiguous or broken request framing (smuggling) is refused wit
   CHECK(b.origin.requests().empty());
   const auto record = only_record(b.sink);
   CHECK(record.response_code == 400u);
+  CHECK(record.method == "POST");
+  // A refused smuggling attempt is flagged, with the reason and what the client got.
+  CHECK(record.significant == true);
+  REQUIRE(record.significance.has_value());
+  CHECK(record.significance->find("refused") != std::string::npos);
+  CHECK(record.significance->find("HTTP 400") != std::string::npos);
   CHECK(b.proxy->stats().http_errors == 1u);
+}
+
+TEST_CASE("proxy: a head that cannot be parsed is a 400 recorded without a method") {
+  bench b;
+  http_client client(b.proxy->address());
+  REQUIRE(client.send("\x16\x03\x01\x02 not http\r\n\r\n"));
+  const auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status() == 400);
+  const auto record = only_record(b.sink);
+  CHECK_FALSE(record.method.has_value()); // not "GET": nothing was parsed
+  CHECK(record.response_code == 400u);
+  CHECK(record.significant == true);
+  CHECK(record.icap_log.action == log::icap_action::disabled);
+}
+
+TEST_CASE("proxy: a target with non-ASCII bytes is a 400 before any ICAP work") {
+  bench b;
+  http_client client(b.proxy->address());
+  REQUIRE(client.send(post("/upload/caf\xc3\xa9.txt", "clean body")));
+  const auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status() == 400);
+  CHECK(b.origin.requests().empty());
+  const auto record = only_record(b.sink);
+  CHECK(record.response_code == 400u);
+  CHECK(record.method == "POST");
+  CHECK(record.icap_log.request_logs.empty());
+  CHECK(record.icap_log.action == log::icap_action::disabled);
+  CHECK_FALSE(has_code(record, log::significance_code::server_error));
+  CHECK_FALSE(has_code(record, log::significance_code::failed));
+  CHECK(b.proxy->stats().icap_error == 0u);
+}
+
+TEST_CASE("proxy: empty lines before a request line are ignored (RFC 9112 2.2)") {
+  bench b;
+  http_client client(b.proxy->address());
+  REQUIRE(client.send("\r\n" + post("/api/one", "hello") + "\r\n" + get("/api/two")));
+  for (int i = 0; i < 2; ++i) {
+    const auto response = client.read_response();
+    REQUIRE(response);
+    CHECK(response->status() == 200);
+  }
+  const auto seen = b.origin.requests();
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].target == "/api/one");
+  CHECK(seen[1].target == "/api/two");
+}
+
+TEST_CASE("proxy: an absolute-form request gets the target's authority as Host") {
+  bench b;
+  const auto authority = "127.0.0.1:" + std::to_string(b.origin.port());
+  SUBCASE("without ICAP") {
+    const auto response =
+        b.send("GET http://" + authority + "/api/abs?x=1 HTTP/1.1\r\nHost: other.example\r\n\r\n");
+    REQUIRE(response);
+    CHECK(response->status() == 200);
+  }
+  SUBCASE("through ICAP") {
+    const auto response =
+        b.send("POST http://user@" + authority +
+               "/upload/abs HTTP/1.1\r\nHost: other.example\r\nContent-Length: 5\r\n\r\nhello");
+    REQUIRE(response);
+    CHECK(response->status() == 200);
+  }
+  const auto seen = b.origin.requests();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].message.header("Host") == authority);
+  const auto record = only_record(b.sink);
+  CHECK(record.host == authority);
+}
+
+TEST_CASE("proxy: protocol upgrades and CONNECT are refused with 501") {
+  bench b;
+  std::string request;
+  SUBCASE("WebSocket") {
+    request = "GET /chat HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\n"
+              "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+              "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
+  }
+  SUBCASE("CONNECT") {
+    request = "CONNECT app.example:443 HTTP/1.1\r\nHost: app.example:443\r\n\r\n";
+  }
+  http_client client(b.proxy->address());
+  REQUIRE(client.send(request));
+  const auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status() == 501);
+  CHECK(response->header("Connection") == "close");
+  CHECK(client.closed_by_peer());
+  CHECK(b.origin.requests().empty());
+  const auto record = only_record(b.sink);
+  CHECK(record.response_code == 501u);
+  CHECK(record.significant == true);
+}
+
+TEST_CASE("proxy: an h2c upgrade offer is ignored and answered in HTTP/1.1") {
+  bench b;
+  const auto response =
+      b.send("GET /api/h2c HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade, "
+             "HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+  REQUIRE(response);
+  CHECK(response->status() == 200);
+  const auto seen = b.origin.requests();
+  REQUIRE(seen.size() == 1);
+  CHECK_FALSE(seen[0].message.header("Upgrade").has_value());
 }
 
 TEST_CASE("proxy: an unreachable origin is a 502 and an http error") {
