@@ -144,9 +144,11 @@ done
 
 # --- smuggling and limits (raw bytes) ------------------------------------------------------------
 start_proxy raw "$WORK/main.json" --max-header-count 100
-# vector NAME PRINTF-FORMAT WANT-STATUS(ES, a regex) WHAT [streamed]: 400-class answer and a close;
+# vector NAME PRINTF-FORMAT WANT-STATUS(ES, a regex) WHAT [streamed]: a 4xx/5xx answer and a close
+# within 5 s (so also before the header timeout: a head known bad is refused at its bad line);
 # nothing reaches the upstream, or with "streamed" (a path without ICAP, whose body is relayed as it
-# arrives) at most the start of the broken request, and never a smuggled second one.
+# arrives) at most the start of the broken request, and never a smuggled second one; the record is
+# significant, says why, carries the status the client got and no ICAP verdict.
 vector() {
   local name=$1 bytes=$2 want=$3 what=$4 streamed=${5:-}
   printf "$bytes" >"$WORK/$name.raw"
