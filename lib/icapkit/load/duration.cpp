@@ -69,6 +69,39 @@ std::optional<decimal> read_decimal(std::string_view& text, std::string& problem
 
 } // namespace
 
+namespace {
+
+// The unit at the front of `text` (its letters up to the next digit or '.'), removed from
+// `text`; 0 when there is none or it is unknown (`problem` says which).
+std::uint64_t read_unit(std::string_view& text, std::string& problem) {
+  std::size_t length = 0;
+  while (length < text.size() && !is_digit(text[length]) && text[length] != '.') {
+    ++length;
+  }
+  const auto name = text.substr(0, length);
+  text.remove_prefix(length);
+  for (const auto& [known, us] : units) {
+    if (known == name) {
+      return us;
+    }
+  }
+  problem = name.empty() ? "missing unit (us, ms, s, m or h)"
+                         : "unknown unit '" + std::string(name) + "' (us, ms, s, m or h)";
+  return 0;
+}
+
+// number * unit in microseconds, the fraction rounded to the nearest; nullopt past max_us.
+std::optional<std::uint64_t> scaled(const decimal& number, std::uint64_t unit) {
+  // fraction * unit fits: fraction < 1e9 and unit <= 3.6e9.
+  const std::uint64_t fraction_us = (number.fraction * unit + fraction_scale / 2) / fraction_scale;
+  if (number.whole_overflow || number.whole > (max_us - fraction_us) / unit) {
+    return std::nullopt;
+  }
+  return number.whole * unit + fraction_us;
+}
+
+} // namespace
+
 namespace detail {
 
 std::optional<std::chrono::microseconds>
@@ -81,36 +114,40 @@ read_duration(std::string_view text, std::int64_t bare_unit_us, std::string& pro
     problem = text.front() == '-' ? "must not be negative" : "unexpected sign";
     return std::nullopt;
   }
-  const auto number = read_decimal(text, problem);
-  if (!number) {
-    return std::nullopt;
+  std::uint64_t total = 0;
+  bool first = true;
+  while (!text.empty()) {
+    const auto number = read_decimal(text, problem);
+    if (!number) {
+      return std::nullopt;
+    }
+    std::uint64_t unit = 0;
+    if (first && text.empty() && bare_unit_us > 0) {
+      unit = static_cast<std::uint64_t>(bare_unit_us); // "200": the flag's own unit
+    } else if (unit = read_unit(text, problem); unit == 0) {
+      return std::nullopt;
+    }
+    const auto part = scaled(*number, unit);
+    if (!part || *part > max_us - total) {
+      problem = "too large";
+      return std::nullopt;
+    }
+    total += *part;
+    first = false;
   }
-  std::uint64_t unit = 0;
-  for (const auto& [name, us] : units) {
-    unit = name == text ? us : unit;
-  }
-  if (text.empty() && bare_unit_us > 0) {
-    unit = static_cast<std::uint64_t>(bare_unit_us);
-  }
-  if (unit == 0) {
-    problem = text.empty() ? "missing unit (us, ms, s, m or h)"
-                           : "unknown unit '" + std::string(text) + "' (us, ms, s, m or h)";
-    return std::nullopt;
-  }
-  // fraction * unit fits: fraction < 1e9 and unit <= 3.6e9.
-  const std::uint64_t fraction_us = (number->fraction * unit + fraction_scale / 2) / fraction_scale;
-  if (number->whole_overflow || number->whole > (max_us - fraction_us) / unit) {
-    problem = "too large";
-    return std::nullopt;
-  }
-  return std::chrono::microseconds{static_cast<std::int64_t>(number->whole * unit + fraction_us)};
+  return std::chrono::microseconds{static_cast<std::int64_t>(total)};
 }
 
 } // namespace detail
 
 std::optional<std::chrono::microseconds> parse_duration(std::string_view text, std::string& error) {
+  return parse_duration(text, std::chrono::microseconds{0}, error);
+}
+
+std::optional<std::chrono::microseconds>
+parse_duration(std::string_view text, std::chrono::microseconds bare_unit, std::string& error) {
   std::string problem;
-  auto value = detail::read_duration(text, 0, problem);
+  auto value = detail::read_duration(text, bare_unit.count(), problem);
   if (!value) {
     error = "duration '" + std::string(text) + "': " + problem;
   }

@@ -1,6 +1,7 @@
 #pragma once
-// Durations as users type them on the command line ("500ms", "4s", "2m") and as the load
-// tester prints them ("850 us", "12.3 ms", "1.25 s").
+// Durations as users type them on the command line ("500ms", "4s", "1m30s") and as the load
+// tester prints them ("850 us", "12.3 ms", "1.25 s"). Every icapkit flag that takes a time reads
+// it with parse_duration, so all accept the same forms.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -9,11 +10,19 @@
 
 namespace icapkit::load {
 
-// Parses NUMBER UNIT: NUMBER is digits with an optional fraction ("1.5"), UNIT one of us, ms,
-// s, m, h. The result is rounded to the nearest microsecond. Returns nullopt and sets `error`
+// Parses one or more NUMBER UNIT parts, added up as Go's time.ParseDuration does ("500ms",
+// "1m30s", "1h2m3.5s"): NUMBER is digits with an optional fraction ("1.5"), UNIT one of us, ms,
+// s, m, h. Each part is rounded to the nearest microsecond. Returns nullopt and sets `error`
 // ("duration '5': missing unit (us, ms, s, m or h)") for an empty text, a missing or unknown
 // unit, a sign, a malformed number ("1.5.2s") or a value beyond what microseconds hold.
 std::optional<std::chrono::microseconds> parse_duration(std::string_view text, std::string& error);
+
+// The same, except that a bare number ("200", "1.5") is read in `bare_unit`: flags that took a
+// plain number of milliseconds before they took units keep that meaning. A zero `bare_unit`
+// makes a bare number an error, as parse_duration does. A unit-less part after others ("1m30")
+// is always an error.
+std::optional<std::chrono::microseconds>
+parse_duration(std::string_view text, std::chrono::microseconds bare_unit, std::string& error);
 
 // For humans: "850 us" below 1 ms, "12.3 ms" below 1 s (0.1 ms steps), "1.25 s" above (10 ms
 // steps); trailing zeros dropped ("2 s"). Negative values get a leading '-'.

@@ -66,6 +66,40 @@ TEST_CASE("duration: the largest value microseconds hold") {
   CHECK(parsed("2562047788h") == 2'562'047'788h);
 }
 
+TEST_CASE("duration: parts add up, as Go, k6 and vegeta read them") {
+  CHECK(parsed("1m30s") == 90s);
+  CHECK(parsed("1h2m3s") == 3'723s);
+  CHECK(parsed("1h30m") == 90min);
+  CHECK(parsed("2s500ms") == 2'500ms);
+  CHECK(parsed("1.5m30s") == 2min);
+  CHECK(parsed("1ms500us") == 1'500us);
+  CHECK(parsed("30s1m") == 90s); // any order, as Go's time.ParseDuration
+  CHECK(parsed("0h0m0s") == 0us);
+}
+
+TEST_CASE("duration: errors in a later part") {
+  CHECK(error_of("1m30") == "duration '1m30': missing unit (us, ms, s, m or h)");
+  CHECK(error_of("1m30x") == "duration '1m30x': unknown unit 'x' (us, ms, s, m or h)");
+  CHECK(error_of("1m-30s") == "duration '1m-30s': expected a number");
+  CHECK(error_of("1s.5s") == "duration '1s.5s': expected a number");
+  CHECK(error_of("1m 30s") == "duration '1m 30s': unknown unit 'm ' (us, ms, s, m or h)");
+  CHECK(error_of("2562047788h1h") == "duration '2562047788h1h': too large"); // the sum overflows
+}
+
+TEST_CASE("duration: a flag's bare unit applies to a lone number only") {
+  std::string error;
+  CHECK(parse_duration("5000", 1ms, error) == 5s);
+  CHECK(parse_duration("2.5", 1s, error) == 2'500ms);
+  CHECK(parse_duration("5s", 1ms, error) == 5s); // a unit wins over the bare unit
+  CHECK(parse_duration("1m30s", 1ms, error) == 90s);
+  CHECK_FALSE(parse_duration("1s500", 1ms, error).has_value());
+  CHECK(error == "duration '1s500': missing unit (us, ms, s, m or h)");
+  CHECK_FALSE(parse_duration("500", 0us, error).has_value());
+  CHECK(error == "duration '500': missing unit (us, ms, s, m or h)");
+  CHECK_FALSE(parse_duration("abc", 1ms, error).has_value());
+  CHECK(error == "duration 'abc': expected a number");
+}
+
 TEST_CASE("duration: a bare number can mean a default unit (thresholds)") {
   std::string problem;
   CHECK(icapkit::load::detail::read_duration("200", 1'000, problem) == 200ms);
