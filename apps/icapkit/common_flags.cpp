@@ -1,9 +1,13 @@
 #include "common_flags.hpp"
 
 #include "icapkit/config/ip_address.hpp"
+#include "icapkit/load/duration.hpp"
 
 #include <unistd.h>
 
+#include <array>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
@@ -25,6 +29,36 @@ std::string_view trim(std::string_view text) {
     text.remove_suffix(1);
   }
   return text;
+}
+
+// "2", "0.5", "1e3" as a finite double; nullopt for anything else (signs other than '-' too).
+std::optional<double> read_number(const std::string& text) {
+  double value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [rest, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || rest != end || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// 0.5 -> "0.5", 1 -> "1": bounds as a user would type them.
+std::string plain_number(double value) {
+  std::array<char, 32> buffer{};
+  const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  return ec == std::errc{} ? std::string(buffer.data(), end) : std::to_string(value);
+}
+
+// 3600000 ms -> "1h", 1500 -> "1500ms": the largest unit that divides the value.
+std::string plain_duration(std::chrono::milliseconds value) {
+  static constexpr std::array<std::pair<std::int64_t, std::string_view>, 3> units{
+      {{3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}}};
+  for (const auto& [ms, name] : units) {
+    if (value.count() != 0 && value.count() % ms == 0) {
+      return std::to_string(value.count() / ms) + std::string(name);
+    }
+  }
+  return std::to_string(value.count()) + "ms";
 }
 
 } // namespace
@@ -79,6 +113,79 @@ CLI::Validator ip_address_validator() {
       "");
 }
 
+CLI::Validator whole_number(std::uint64_t min, std::uint64_t max) {
+  const std::string wanted =
+      "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  return CLI::Validator(
+      [min, max, wanted](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const auto* end = text.data() + text.size();
+        const auto [rest, ec] = std::from_chars(text.data(), end, value);
+        if (text.empty() || ec != std::errc{} || rest != end || value < min || value > max) {
+          return wanted + ", got '" + text + "'";
+        }
+        return {};
+      },
+      "");
+}
+
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (const auto value = read_number(text); !value || !(*value > 0)) {
+          return "a number > 0, got '" + text + "'";
+        }
+        return {};
+      },
+      "");
+}
+
+CLI::Validator number_between(double min, double max) {
+  const std::string wanted = "a number from " + plain_number(min) + " to " + plain_number(max);
+  return CLI::Validator(
+      [min, max, wanted](std::string& text) -> std::string {
+        if (const auto value = read_number(text); !value || *value < min || *value > max) {
+          return wanted + ", got '" + text + "'";
+        }
+        return {};
+      },
+      "");
+}
+
+CLI::Validator duration_ms(std::chrono::milliseconds min, std::chrono::milliseconds max) {
+  const std::string wanted = "a duration from " + plain_duration(min) + " to " +
+                             plain_duration(max) + " (e.g. 500ms, 5s, 1m30s; a bare number is ms)";
+  auto validator = CLI::Validator(
+      [min, max, wanted](std::string& text) -> std::string {
+        std::string error;
+        const auto value = load::parse_duration(text, std::chrono::milliseconds{1}, error);
+        if (!value) {
+          return wanted + ", got '" + text + "'";
+        }
+        // Rounded to the nearest millisecond, the unit the flag's variable holds.
+        const auto ms = std::chrono::round<std::chrono::milliseconds>(*value);
+        if (ms < min || ms > max) {
+          return wanted + ", got '" + text + "'";
+        }
+        text = std::to_string(ms.count());
+        return {};
+      },
+      "");
+  return validator;
+}
+
+CLI::Validator duration_with_unit() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::string error;
+        if (!load::parse_duration(text, error)) {
+          return "a duration with a unit (e.g. 30s, 2m, 1m30s), got '" + text + "'";
+        }
+        return {};
+      },
+      "");
+}
+
 void add_tls_flags(CLI::App& command, common_options& options) {
   const char* group = "TLS (icaps:// URLs)";
   command
@@ -106,23 +213,25 @@ void add_tls_flags(CLI::App& command, common_options& options) {
       ->type_name("1.2|1.3")
       ->group(group);
   command
-      .add_flag("--insecure", options.insecure,
+      .add_flag("-k,--insecure", options.insecure,
                 "do not verify the server certificate or name (prints a warning)")
       ->group(group);
 }
 
 void add_timeout_flags(CLI::App& command, common_options& options) {
+  using namespace std::chrono_literals;
   command
       .add_option("--connect-timeout", options.connect_timeout_ms,
-                  "connect and TLS handshake deadline in ms (default 5000)")
-      ->check(CLI::Range(1U, 3600000U).description(""))
-      ->type_name("MS");
+                  "connect and TLS handshake deadline, e.g. 500ms, 5s; a bare number is ms "
+                  "(default 5s)")
+      ->transform(duration_ms(1ms, 1h))
+      ->type_name("DURATION");
   command
-      .add_option(
-          "--timeout", options.timeout_ms,
-          "whole-exchange deadline in ms, like a profile's response_timeout (default 60000)")
-      ->check(CLI::Range(1U, 3600000U).description(""))
-      ->type_name("MS");
+      .add_option("--timeout", options.timeout_ms,
+                  "whole-exchange deadline, like a profile's response_timeout, e.g. 30s, 1m30s; "
+                  "a bare number is ms (default 60s)")
+      ->transform(duration_ms(1ms, 1h))
+      ->type_name("DURATION");
 }
 
 void add_icap_header_flags(CLI::App& command, common_options& options) {

@@ -1,12 +1,14 @@
 #pragma once
 // Flags shared by the subcommands that talk to an ICAP server (DESIGN.md section 6): TLS,
-// timeouts, extra ICAP headers, output format, verbosity and colour. Each subcommand adds the
-// groups it needs and turns them into client settings with apply_common().
+// timeouts, extra ICAP headers, output format, verbosity and colour; and the validators every
+// subcommand's numeric and time flags use, so that all say the same about a bad value. Each
+// subcommand adds the groups it needs and turns them into client settings with apply_common().
 #include "icapkit/client/client.hpp"
 #include "icapkit/codec/message.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -56,6 +58,23 @@ std::optional<codec::header_field> parse_header_line(std::string_view text);
 CLI::Validator header_line_validator();
 // A CLI11 validator for IPv4/IPv6 literals.
 CLI::Validator ip_address_validator();
+
+// CLI11 validators for numeric flags. Each error says what the flag takes and quotes what was
+// given, e.g. "--jobs: a whole number from 1 to 256, got 'abc'" (CLI11 adds the flag's name).
+// digits only, in [min, max]
+CLI::Validator whole_number(std::uint64_t min, std::uint64_t max);
+// a decimal number > 0 ("2", "0.5", "1e3"), finite
+CLI::Validator positive_number();
+// a decimal number in [min, max]
+CLI::Validator number_between(double min, double max);
+
+// A CLI11 transformer for a flag that takes a time: "500ms", "5s", "1m30s" (load::parse_duration's
+// forms); a bare number is milliseconds, as these flags took before units. The value becomes a
+// whole number of milliseconds for the flag's integer variable; outside [min, max] it is an error
+// ("--timeout: a duration from 1ms to 1h (e.g. 500ms, 5s, 1m30s; a bare number is ms), got ...").
+CLI::Validator duration_ms(std::chrono::milliseconds min, std::chrono::milliseconds max);
+// A CLI11 validator for a time with a unit and no bare number (load's --duration, --warmup).
+CLI::Validator duration_with_unit();
 
 // Copies the TLS and timeout flags that were given (so profile values stay otherwise), -H and
 // --x-client-ip into `settings`. Prints the --insecure warning to stderr.

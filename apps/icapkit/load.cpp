@@ -589,28 +589,32 @@ void add_model_flags(CLI::App& sub, load_command& cmd) {
   sub.add_option("--rate", cmd.rate,
                  "open model: requests per second, sent on schedule whatever the latency "
                  "(default: closed model)")
-      ->check(CLI::PositiveNumber.description(""))
+      ->check(positive_number())
       ->type_name("R");
   sub.add_option("--ramp", cmd.ramp,
                  "open model: stages RATE:DURATION,..., each ramping linearly from the previous "
-                 "rate (the first from --rate, else 0) (default: none)")
+                 "rate (the first from --rate, else 0); DURATION as for --duration (default: "
+                 "none)")
       ->type_name("'R1:D1,R2:D2'");
   sub.add_option("--connections", cmd.connections,
                  "closed model: connections sending back to back (default 10); open model: cap on "
                  "requests in flight, above which a due request is dropped (default 256 per "
                  "thread)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}).description(""))
+      ->check(whole_number(1, 100000))
       ->type_name("N");
   sub.add_option("--duration", cmd.duration,
-                 "measured time, e.g. 30s, 2m (default 10s, or the sum of the --ramp stages)")
+                 "measured time, e.g. 30s, 2m, 1m30s (default 10s, or the sum of the --ramp "
+                 "stages)")
+      ->check(duration_with_unit())
       ->type_name("D");
   sub.add_option("--requests", cmd.requests, "stop after N counted requests (default: no limit)")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40).description(""))
+      ->check(whole_number(1, std::uint64_t{1} << 40))
       ->type_name("N");
-  sub.add_option("--warmup", cmd.warmup, "load sent first and not counted (default 0s)")
+  sub.add_option("--warmup", cmd.warmup, "load sent first and not counted, e.g. 5s (default 0s)")
+      ->check(duration_with_unit())
       ->type_name("D");
   sub.add_option("--threads", cmd.threads, "threads, each with its own connections (default 1)")
-      ->check(CLI::Range(1U, 256U).description(""))
+      ->check(whole_number(1, 256))
       ->type_name("N");
   sub.add_option("--start-at", cmd.start_at,
                  "wait until TIME to start (RFC 3339 or unix seconds), to start shards together "
@@ -643,7 +647,7 @@ void add_workload_flags(CLI::App& sub, load_command& cmd) {
       ->type_name("SIZE[,SIZE...]");
   sub.add_option("--eicar-ratio", cmd.eicar_ratio,
                  "share of requests carrying the EICAR test string, spread evenly (default 0)")
-      ->check(CLI::Range(0.0, 1.0).description(""))
+      ->check(number_between(0.0, 1.0))
       ->type_name("F");
   sub.add_option("--mode", cmd.mode, "reqmod: uploads; respmod: downloads (default reqmod)")
       ->check(CLI::IsMember({"reqmod", "respmod"}).description(""))
@@ -657,9 +661,10 @@ void add_workload_flags(CLI::App& sub, load_command& cmd) {
                "one connection per request, closed after it (Connection: close), so every "
                "request pays connect and TLS (default: connections are reused)");
   sub.add_option("--slow-threshold", cmd.slow_threshold_ms,
-                 "latency in ms above which a request counts as slow (default 10000)")
-      ->check(CLI::Range(1U, 3600000U).description(""))
-      ->type_name("MS");
+                 "latency above which a request counts as slow, e.g. 10s; a bare number is ms "
+                 "(default 10s)")
+      ->transform(duration_ms(std::chrono::milliseconds{1}, std::chrono::hours{1}))
+      ->type_name("DURATION");
 }
 
 void add_report_flags(CLI::App& sub, load_command& cmd) {
@@ -677,7 +682,7 @@ void add_report_flags(CLI::App& sub, load_command& cmd) {
       ->type_name("FILE");
   sub.add_option("--sample", cmd.sample,
                  "probability that a request's record goes to --ndjson (default 1)")
-      ->check(CLI::Range(0.0, 1.0).description(""))
+      ->check(number_between(0.0, 1.0))
       ->type_name("P");
   sub.add_option("--prom", cmd.prom_file,
                  "write Prometheus text (histograms and counters) to FILE (default: none)")

@@ -2,6 +2,7 @@
 // main() only wires subcommands; each lives in its own file with setup_<cmd>() and run_<cmd>().
 #include "serve.hpp"
 #include "subcommands.hpp"
+#include "usage_errors.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   icapkit::app::setup_replay(app);
   icapkit::app::setup_report(app);
   icapkit::app::setup_load(app);
+  icapkit::app::setup_help(app);
   app.footer(
       "See icapkit(1), icapkit-options(1), icapkit-scan(1), icapkit-serve(1), icapkit-proxy(1),\n"
       "icapkit-replay(1), icapkit-report(1), icapkit-load(1).");
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
     // A subcommand ran and finished with this status; it has said why already.
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
-    std::cerr << "icapkit: " << e.what() << "\n";
+    std::cerr << "icapkit: " << icapkit::app::describe_usage_error(app, e) << "\n";
     return exit_usage;
   }
   if (argc <= 1) {

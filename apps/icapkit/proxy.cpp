@@ -1,5 +1,6 @@
 // icapkit proxy: flags + config file -> proxy options; start, report the listeners, drain on
 // SIGINT/SIGTERM. The proxy itself lives in lib/icapkit/proxy.
+#include "common_flags.hpp"
 #include "config_file.hpp"
 #include "subcommands.hpp"
 
@@ -203,38 +204,45 @@ void setup_proxy(CLI::App& app) {
   cmd->add_option("--admin", o->admin, "stats endpoint ADDR:PORT (GET /stats, JSON)");
   cmd->add_option("--port-file", o->port_file,
                   "write \"listen|tls_listen|admin ADDR:PORT\" lines once listening");
-  cmd->add_option("--threads", o->threads, "worker threads (default: the core count)");
+  cmd->add_option("--threads", o->threads, "worker threads (default 0: the core count)")
+      ->check(whole_number(0, 1024))
+      ->type_name("N");
   cmd->add_option("--spool-memory", o->spool_memory,
-                  "bytes of a held body kept in memory before a temporary file (default 1048576)");
+                  "bytes of a held body kept in memory before a temporary file (default 1048576)")
+      ->check(whole_number(0, std::uint64_t{1} << 40))
+      ->type_name("BYTES");
   cmd->add_option("--temp-dir", o->temp_dir,
                   "directory for spilled bodies (default $TMPDIR or /tmp)");
-  const auto ms = CLI::Range(1U, 3600000U).description("");
+  // Times take a unit (500ms, 10s, 1m30s); a bare number is ms, as before units.
+  const auto time = duration_ms(std::chrono::milliseconds{1}, std::chrono::hours{1});
   cmd->add_option("--header-timeout", o->header_timeout_ms,
-                  "ms to receive a whole request head once it starts (default 10000)")
-      ->check(ms)
-      ->type_name("MS");
+                  "time to receive a whole request head once it starts (default 10s)")
+      ->transform(time)
+      ->type_name("DURATION");
   cmd->add_option("--idle-timeout", o->idle_timeout_ms,
-                  "ms a keep-alive connection may wait for its next request (default 60000)")
-      ->check(ms)
-      ->type_name("MS");
+                  "time a keep-alive connection may wait for its next request (default 60s)")
+      ->transform(time)
+      ->type_name("DURATION");
   cmd->add_option("--body-timeout", o->body_timeout_ms,
-                  "ms without progress reading or writing a body (default 30000)")
-      ->check(ms)
-      ->type_name("MS");
+                  "time without progress reading or writing a body (default 30s)")
+      ->transform(time)
+      ->type_name("DURATION");
   cmd->add_option("--upstream-timeout", o->upstream_timeout_ms,
-                  "ms for the upstream's response head after the request (default 60000)")
-      ->check(ms)
-      ->type_name("MS");
+                  "time for the upstream's response head after the request (default 60s)")
+      ->transform(time)
+      ->type_name("DURATION");
   cmd->add_option("--max-header-bytes", o->max_header_bytes,
                   "largest request head in bytes; larger gets 431 (default 65536)")
-      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20));
+      ->check(whole_number(1024, std::uint64_t{1} << 20))
+      ->type_name("BYTES");
   cmd->add_option("--max-header-count", o->max_header_count,
                   "most header fields in a request; more gets 431 (default 100)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
+      ->check(whole_number(1, 10000))
+      ->type_name("N");
   cmd->add_option("--drain-timeout", o->drain_timeout_ms,
-                  "ms in-flight requests may take after SIGTERM/SIGINT (default 10000)")
-      ->check(ms)
-      ->type_name("MS");
+                  "time in-flight requests may take after SIGTERM/SIGINT (default 10s)")
+      ->transform(time)
+      ->type_name("DURATION");
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   cmd->callback([o] {
     if (const int status = run_proxy(*o); status != 0) {

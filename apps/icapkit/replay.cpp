@@ -1,6 +1,7 @@
 // icapkit replay: flags -> replay options; run the captures through the proxy, then the summary,
 // the expectation check, JUnit and the recorded expectations. The replay lives in
 // lib/icapkit/replay.
+#include "common_flags.hpp"
 #include "config_file.hpp"
 #include "subcommands.hpp"
 
@@ -230,18 +231,21 @@ void setup_replay(CLI::App& app) {
                   "with --target: serve recorded (or stub) responses at ADDR:PORT, the target's "
                   "origin, and read verdicts from what reaches it");
   cmd->add_option("--concurrency", o->concurrency, "requests in flight at once (default 4)")
-      ->check(CLI::Range(1U, 1024U));
+      ->check(whole_number(1, 1024))
+      ->type_name("N");
   cmd->add_option("--speed", o->speed,
                   "max (default: as fast as possible) or a factor of the recorded timing: 1x, 2x");
   cmd->add_option("--filter", o->filters,
                   "replay only matching requests: \"METHOD\", \"URL-REGEX\" or \"METHOD "
                   "URL-REGEX\" (METHOD may be POST|PUT); repeatable, any may match");
   cmd->add_option("--limit", o->limit, "replay at most N requests (after --filter)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, std::uint64_t{1} << 40))
+      ->type_name("N");
   cmd->add_option("--timeout", o->timeout_ms,
-                  "ms per request for the whole response (default 60000)")
-      ->check(CLI::Range(1U, 3600000U).description(""))
-      ->type_name("MS");
+                  "per request, for the whole response, e.g. 30s, 1m30s; a bare number is ms "
+                  "(default 60s)")
+      ->transform(duration_ms(std::chrono::milliseconds{1}, std::chrono::hours{1}))
+      ->type_name("DURATION");
   cmd->add_option("--log", o->log_file,
                   "write one NDJSON record per replayed request to FILE (- = stdout)");
   cmd->add_option("--log-layout", o->log_layout, "current (default) or legacy (Avi 20.1 layout)")

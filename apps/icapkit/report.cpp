@@ -2,6 +2,7 @@
 // export pages) and `icapkit serve --log` lines from files or stdin, one document at a time, into
 // a log_report and prints it as text, JSON or HTML. The aggregation lives in
 // lib/icapkit/load/log_report; what is accepted, in lib/icapkit/log/json_splitter.
+#include "common_flags.hpp"
 #include "subcommands.hpp"
 
 #include "icapkit/load/html_report.hpp"
@@ -200,7 +201,7 @@ void setup_report(CLI::App& app) {
   cmd->add_option("-o,--out", o->out_file, "write the report to FILE instead of stdout");
   cmd->add_option("--top", o->top,
                   "list the N slowest records and the first 2N failed ones (default 10)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}).description(""))
+      ->check(whole_number(1, 100000))
       ->type_name("N");
   cmd->add_flag("-q,--quiet", o->quiet, "no warnings about unreadable lines");
   cmd->add_flag("--merge", o->merge,

@@ -11,6 +11,7 @@
 
 #include "icapkit/client/client.hpp"
 #include "icapkit/log/ndjson_writer.hpp"
+#include "icapkit/net/connect.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -53,6 +54,9 @@ struct scan_command {
 };
 
 constexpr std::size_t progress_min_files = 20;
+// After this many files in a row could not connect to any server, the servers are taken to be
+// gone: no new file is started and the rest are counted as failed, said once.
+constexpr std::size_t stop_after_connect_failures = 5;
 constexpr std::uintmax_t progress_min_bytes = 64U << 20;
 
 CLI::Validator preview_validator() {
@@ -196,7 +200,11 @@ struct run_state {
   scan_output* output = nullptr;
   log::ndjson_writer* log = nullptr;
   bool log_failed = false;
-  asio::steady_timer* ticker = nullptr; // woken when the last worker ends
+  asio::steady_timer* ticker = nullptr;      // woken when the last worker ends
+  std::size_t connect_failures_in_a_row = 0; // in the order files finish
+  bool stopped = false;                      // the servers went away: start no more files
+  std::size_t connect_errors_unsaid = 0;     // connection failures after the first, not printed
+  std::string last_connect_error;
 };
 
 void emit_ready(run_state& state) {
@@ -204,7 +212,16 @@ void emit_ready(run_state& state) {
     auto& done = *state.results[state.next_output];
     state.counts.add(done.report.verdict);
     if (done.report.verdict == file_verdict::failed) {
-      state.output->error("scan: " + done.report.path + ": " + done.report.detail);
+      // One line for the first file that could not connect; the others are counted and said
+      // once at the end (their result lines and records still come).
+      if (done.connect_failed && !state.last_connect_error.empty()) {
+        ++state.connect_errors_unsaid;
+      } else {
+        state.output->error("scan: " + done.report.path + ": " + done.report.detail);
+      }
+      if (done.connect_failed) {
+        state.last_connect_error = done.report.detail;
+      }
     }
     const auto* record = done.record ? &*done.record : nullptr;
     state.output->file_done(done.report, record);
@@ -219,10 +236,13 @@ void emit_ready(run_state& state) {
 }
 
 asio::awaitable<void> worker(run_state& state) {
-  while (state.next_input < state.inputs.size()) {
+  while (!state.stopped && state.next_input < state.inputs.size()) {
     const std::size_t index = state.next_input++;
     scan_job_result result;
     co_await scan_file(state.context, state.inputs[index], index, result);
+    state.connect_failures_in_a_row =
+        result.connect_failed ? state.connect_failures_in_a_row + 1 : 0;
+    state.stopped = state.stopped || state.connect_failures_in_a_row >= stop_after_connect_failures;
     state.results[index] = std::move(result);
     emit_ready(state);
   }
@@ -241,6 +261,24 @@ asio::awaitable<void> progress_ticker(run_state& state) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   state.ticker = nullptr;
+}
+
+// The connection failures emit_ready() did not print, and why the run stopped early, if it did.
+void say_connect_failures(run_state& state, scan_output& output) {
+  if (state.stopped) {
+    const auto not_started = state.inputs.size() - state.next_input;
+    for (std::size_t i = 0; i < not_started; ++i) {
+      state.counts.add(file_verdict::failed);
+    }
+    output.error("scan: stopped after " + std::to_string(stop_after_connect_failures) +
+                 " files in a row could not connect to any ICAP server (" +
+                 state.last_connect_error + "): " + std::to_string(state.connect_errors_unsaid) +
+                 " more files failed so, " + std::to_string(not_started) + " not scanned");
+  } else if (state.connect_errors_unsaid > 0) {
+    output.error("scan: " + std::to_string(state.connect_errors_unsaid) +
+                 " more files could not connect to any ICAP server (last: " +
+                 state.last_connect_error + ")");
+  }
 }
 
 bool wants_progress(const scan_command& cmd, const std::vector<scan_input>& inputs) {
@@ -274,6 +312,33 @@ output_settings make_output_settings(const scan_command& cmd, bool progress) {
   return settings;
 }
 
+asio::awaitable<void> try_connect(const client::client_settings& settings, codec::uri server,
+                                  net::error_info& error, bool& reached) {
+  net::tls_options tls = settings.tls;
+  tls.enabled = server.tls();
+  auto stream = co_await net::connect(co_await asio::this_coro::executor, server.host, server.port,
+                                      tls, settings.connect_timeout, error);
+  reached = reached || stream != nullptr;
+}
+
+// A TCP connect (and TLS handshake for icaps://) to every server at once, within the connect
+// timeout, before any file is read: true when at least one connects. Otherwise `problem` says why
+// for each, so an unreachable server is one line, not one per file.
+bool any_server_reachable(const client::client_settings& settings,
+                          const std::vector<codec::uri>& servers, std::string& problem) {
+  asio::io_context io;
+  std::vector<net::error_info> errors(servers.size());
+  bool reached = false;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    asio::co_spawn(io, try_connect(settings, servers[i], errors[i], reached), asio::detached);
+  }
+  io.run();
+  for (std::size_t i = 0; i < servers.size() && !reached; ++i) {
+    problem += (i == 0 ? "" : "; ") + servers[i].to_string() + ": " + net::describe(errors[i]);
+  }
+  return reached;
+}
+
 // Without --server and --profile, scans go to the built-in test engine (the mock server of
 // `icapkit serve`) on a loopback port; returns false (after saying why) when it cannot start.
 bool start_builtin(const scan_command& cmd, builtin_engine& engine, std::string& url) {
@@ -305,6 +370,11 @@ int run_scan(const scan_command& cmd) {
   run_state state;
   if (!build_settings(cmd, builtin_url, settings, state.context.servers) ||
       !build_context(cmd, state.context)) {
+    return exit_error;
+  }
+  if (std::string problem;
+      !use_builtin && !any_server_reachable(settings, state.context.servers, problem)) {
+    print_error("scan: no ICAP server can be reached, nothing was scanned: " + problem);
     return exit_error;
   }
   if (use_builtin) {
@@ -349,6 +419,7 @@ int run_scan(const scan_command& cmd) {
   }
   io.run();
   engine.stop();
+  say_connect_failures(state, output);
   output.finish(state.counts, std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - started));
   return decide_exit_code(state.counts);
@@ -413,11 +484,12 @@ void add_icap_flags(CLI::App& sub, scan_command& cmd) {
   sub.add_flag("--allow-206", cmd.allow_206,
                "send Allow: 206 when the server allows it (default: not sent)");
   sub.add_option("--slow-threshold", cmd.slow_threshold_ms,
-                 "latency in ms above which a record is marked slow (default 10000)")
-      ->check(CLI::Range(1U, 3600000U).description(""))
-      ->type_name("MS");
+                 "latency above which a record is marked slow, e.g. 10s; a bare number is ms "
+                 "(default 10s)")
+      ->transform(duration_ms(std::chrono::milliseconds{1}, std::chrono::hours{1}))
+      ->type_name("DURATION");
   sub.add_option("--jobs", cmd.jobs, "files scanned in parallel (default 4)")
-      ->check(CLI::Range(1U, 256U).description(""))
+      ->check(whole_number(1, 256))
       ->type_name("N");
 }
 

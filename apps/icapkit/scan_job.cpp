@@ -254,6 +254,7 @@ asio::awaitable<void> scan_file(scan_context& context, const scan_input& input, 
   co_await exchange_with_failover(context, path, shape, url, file_type, body,
                                   context.save_dir.empty() ? nullptr : &sink, sent, attempt);
   const auto& result = attempt.result;
+  out.connect_failed = worth_failing_over(result); // the last server tried failed to connect too
   const auto drain_error = body->file().drain();
   if (!spooled.empty()) {
     std::error_code ignored;

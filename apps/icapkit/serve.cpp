@@ -2,6 +2,7 @@
 // listeners, wait for SIGINT/SIGTERM, stop. Protocol and detection live in lib/icapkit/mock.
 #include "serve.hpp"
 
+#include "common_flags.hpp"
 #include "mock_setup.hpp"
 
 #include "icapkit/mock/mock_service.hpp"
@@ -21,8 +22,10 @@ namespace icapkit::app {
 
 namespace {
 
+// DESIGN.md section 6: 2 for every error, a bad flag as much as a port that cannot be bound (as
+// icapkit proxy says it).
 constexpr int exit_usage = 2;
-constexpr int exit_failure = 1;
+constexpr int exit_failure = 2;
 
 struct serve_options {
   std::string vendor = "opswat";
@@ -176,9 +179,11 @@ void setup_serve(CLI::App& app) {
   cmd->add_option("--blocking-mode", o->blocking_mode,
                   "lastline: PASSIVE, SENSOR-KNOWN, MANAGER-KNOWN (default), FULL, "
                   "FULL-WITH-FEEDBACK (\"FULL WITH FEEDBACK\" accepted)");
-  cmd->add_option(
-      "--analysis-time", o->analysis_time_ms,
-      "lastline FULL modes: milliseconds an unknown file's analysis takes (default 2000)");
+  cmd->add_option("--analysis-time", o->analysis_time_ms,
+                  "lastline FULL modes: time an unknown file's analysis takes, e.g. 2s, 500ms; a "
+                  "bare number is ms (default 2s)")
+      ->transform(duration_ms(std::chrono::milliseconds{0}, std::chrono::hours{1}))
+      ->type_name("DURATION");
   cmd->add_option("--service", o->services, "extra service name (REQMOD and RESPMOD); repeatable");
   cmd->add_option("--scenario", o->scenario_file, "scenario file (JSON): rules, delays, faults")
       ->check(CLI::ExistingFile);
@@ -192,9 +197,13 @@ void setup_serve(CLI::App& app) {
                   "write the TLS certificate (PEM) to FILE at start");
   cmd->add_option("--port-file", o->port_file,
                   "write one ADDRESS:PORT line per listener (plain first) once bound");
-  cmd->add_option("--threads", o->threads, "worker threads (default: the core count)");
+  cmd->add_option("--threads", o->threads, "worker threads (default 0: the core count)")
+      ->check(whole_number(0, 1024))
+      ->type_name("N");
   cmd->add_option("--max-connections", o->max_connections,
-                  "answer 503 past N concurrent connections (default: no limit)");
+                  "answer 503 past N concurrent connections (default 0: no limit)")
+      ->check(whole_number(0, 1000000))
+      ->type_name("N");
   cmd->add_option("--log", o->log_file, "append one NDJSON line per transaction to FILE");
   cmd->add_option(
       "--trickle-after", o->trickle_after,
