@@ -272,8 +272,9 @@ void say_connect_failures(run_state& state, scan_output& output) {
     }
     output.error("scan: stopped after " + std::to_string(stop_after_connect_failures) +
                  " files in a row could not connect to any ICAP server (" +
-                 state.last_connect_error + "): " + std::to_string(state.connect_errors_unsaid) +
-                 " more files failed so, " + std::to_string(not_started) + " not scanned");
+                 state.last_connect_error + "); " + std::to_string(state.connect_errors_unsaid) +
+                 " more connection failures not listed, " + std::to_string(not_started) +
+                 " files not scanned");
   } else if (state.connect_errors_unsaid > 0) {
     output.error("scan: " + std::to_string(state.connect_errors_unsaid) +
                  " more files could not connect to any ICAP server (last: " +
@@ -314,16 +315,15 @@ output_settings make_output_settings(const scan_command& cmd, bool progress) {
 
 asio::awaitable<void> try_connect(const client::client_settings& settings, codec::uri server,
                                   net::error_info& error, bool& reached) {
-  net::tls_options tls = settings.tls;
-  tls.enabled = server.tls();
+  net::tls_options plain; // TCP only: TLS problems are the files' (with records), said once
   auto stream = co_await net::connect(co_await asio::this_coro::executor, server.host, server.port,
-                                      tls, settings.connect_timeout, error);
+                                      plain, settings.connect_timeout, error);
   reached = reached || stream != nullptr;
 }
 
-// A TCP connect (and TLS handshake for icaps://) to every server at once, within the connect
-// timeout, before any file is read: true when at least one connects. Otherwise `problem` says why
-// for each, so an unreachable server is one line, not one per file.
+// A TCP connect to every server at once, within the connect timeout, before any file is read:
+// true when at least one connects. Otherwise `problem` says why for each, so an unreachable
+// server is one line, not one per file.
 bool any_server_reachable(const client::client_settings& settings,
                           const std::vector<codec::uri>& servers, std::string& problem) {
   asio::io_context io;

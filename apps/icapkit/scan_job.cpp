@@ -84,6 +84,16 @@ bool worth_failing_over(const client::exchange_result& result) {
           ec == net::errc::connect_timeout);
 }
 
+// No connection to the server: what fails over, and the TLS handshake and verification, which fail
+// the same way for every file (scan says them once).
+bool could_not_connect(const client::exchange_result& result) {
+  const auto& ec = result.error.code;
+  return worth_failing_over(result) ||
+         (!result.icap_response &&
+          (ec == net::errc::tls_handshake_failed || ec == net::errc::tls_verify_failed ||
+           ec == net::errc::tls_bad_file || ec == net::errc::tls_version));
+}
+
 // The server order for this file: servers not known to be down first, in the given order.
 std::vector<std::size_t> server_order(const scan_context& context) {
   std::vector<std::size_t> order;
@@ -254,7 +264,7 @@ asio::awaitable<void> scan_file(scan_context& context, const scan_input& input, 
   co_await exchange_with_failover(context, path, shape, url, file_type, body,
                                   context.save_dir.empty() ? nullptr : &sink, sent, attempt);
   const auto& result = attempt.result;
-  out.connect_failed = worth_failing_over(result); // the last server tried failed to connect too
+  out.connect_failed = could_not_connect(result); // the last server tried failed too
   const auto drain_error = body->file().drain();
   if (!spooled.empty()) {
     std::error_code ignored;

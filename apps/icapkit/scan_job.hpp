@@ -44,7 +44,7 @@ struct scan_context {
 struct scan_job_result {
   file_report report;
   std::optional<log::app_log_record> record; // unset when nothing was sent (unreadable input)
-  bool connect_failed = false; // no --server accepted the connection (refused, timeout, no name)
+  bool connect_failed = false; // no connection to any --server (refused, timeout, no name, TLS)
 };
 
 // The URL for a file: `url_template` with every "{name}" replaced by the percent-encoded name.
