@@ -144,7 +144,7 @@ expect_output units-options "refused" "the refused connection (the flags were ac
 
 note "-k is --insecure, as in curl"
 for sub in options scan load; do
-  "$bin" "$sub" --help | grep -q -- "-k, --insecure" || fail "$sub --help does not list -k, --insecure"
+  "$bin" "$sub" --help | grep -q -- "-k,--insecure" || fail "$sub --help does not list -k,--insecure"
 done
 icapkit k-options options -k "icaps://127.0.0.1:$closed/x"
 expect_rc k-options 2 "options -k against a closed port"
@@ -153,7 +153,7 @@ expect_output k-options "refused" "the refused connection (-k was accepted)"
 
 note "a port that cannot be bound: serve and proxy both exit 2"
 rm -f "$WORK/holder.ports"
-"$bin" serve --listen 127.0.0.1:0 --port-file "$WORK/holder.ports" -q </dev/null \
+"$bin" serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --port-file "$WORK/holder.ports" -q </dev/null \
   >"$WORK/holder.out" 2>&1 &
 background_pids+=($!)
 for _ in $(seq 1 300); do
@@ -162,6 +162,7 @@ for _ in $(seq 1 300); do
 done
 [ -s "$WORK/holder.ports" ] || die "icapkit serve (the port holder) did not write its port file"
 held=$(sed -n 1p "$WORK/holder.ports")
+held_tls=$(sed -n 2p "$WORK/holder.ports")
 icapkit bind-serve serve --listen "$held" --analysis-time 1m30s -q
 expect_rc bind-serve 2 "serve on a port in use (DESIGN: 2 = error)"
 expect_output bind-serve "$held" "which address could not be bound"
@@ -185,6 +186,16 @@ icapkit one-of-two --limit 20 scan "$WORK/tree/sub/f1.txt" --server "icap://127.
   --server "icap://${held}/OMSScanReq-AV"
 expect_rc one-of-two 0 "one of two servers listening: the scan goes on (fail-over)"
 
+note "every file fails TLS verification (self-signed): said once, then stop"
+icapkit tls-once scan -r "$WORK/tree" --server "icaps://$held_tls/OMSScanReq-AV" --log "$WORK/tls-once.ndjson"
+expect_rc tls-once 2 "TLS verification fails for every file"
+expect_output tls-once "stopped after 5 files in a row could not connect" "why the scan stopped"
+err_lines=$(wc -l <"$WORK/tls-once.err")
+[ "$err_lines" -eq 2 ] || { fail "tls-once: $err_lines stderr lines, want 2 (the first file, the stop)"; show tls-once; }
+[ "$(grep -c "verif" "$WORK/tls-once.err")" -eq 2 ] || fail "tls-once: the cause is not in both lines"
+validate "$WORK/tls-once.ndjson"
+records "$WORK/tls-once.ndjson" --each icap_log.action=ICAP_FAILED
+
 note "the server goes away after the start: the cause once, then stop"
 # A server that accepts one connection (the start-up check), then closes its listener.
 "$PY" - "$WORK/once.port" <<'PY' 2>"$WORK/once.log" &
@@ -206,7 +217,8 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -s "$WORK/once.port" ] || die "the accept-once server did not start (see $WORK/once.log)"
-icapkit gone scan -r "$WORK/tree" --jobs 1 --server "icap://127.0.0.1:$(cat "$WORK/once.port")/x"
+icapkit gone scan -r "$WORK/tree" --jobs 1 --server "icap://127.0.0.1:$(cat "$WORK/once.port")/x" \
+  --log "$WORK/gone.ndjson"
 expect_rc gone 2 "the server went away after the start-up check"
 expect_output gone "stopped after 5 files in a row could not connect" "why the scan stopped"
 expect_output gone "not scanned" "how many files were not scanned"
@@ -214,5 +226,12 @@ err_lines=$(wc -l <"$WORK/gone.err")
 [ "$err_lines" -le 4 ] || { fail "gone: $err_lines stderr lines for 40 files, want at most 4"; show gone; }
 result_lines=$(grep -c "f[0-9]*\.txt" "$WORK/gone.out")
 [ "$result_lines" -lt 40 ] || fail "gone: $result_lines result lines: the scan did not stop"
+expect_output gone "40 files: 0 passed, 0 modified, 0 blocked, 40 failed" \
+  "the files not scanned counted as failed"
+# Each file that was tried has its record; a refused connection is ICAP_FAILED and significant.
+validate "$WORK/gone.ndjson"
+records "$WORK/gone.ndjson" --count "$result_lines"
+records "$WORK/gone.ndjson" --file f10.txt icap_log.action=ICAP_FAILED significant=true \
+  significant_log~ADF_ICAP_CONNECTION_ERROR
 
 finish

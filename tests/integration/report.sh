@@ -22,9 +22,13 @@ samples=$src/testdata/samples
 icapkit scan scan --output ndjson "$samples"/*.txt "$samples"/*.com "$samples"/*.html "$samples"/*.pdf
 expect_rc scan 1 "EICAR blocked by the built-in engine"
 cp "$WORK/scan.out" "$WORK/scan.ndjson"
-icapkit unreachable scan --server "icap://127.0.0.1:$(free_port)/OMSScanReq-AV" --output ndjson \
-  "$samples/clean.txt"
-expect_rc unreachable 2 "no ICAP server listening"
+# A server that answers OPTIONS and closes without answering the REQMOD: an ICAP_FAILED record.
+"$PY" "$itest_dir/fake_servers.py" close "$WORK/close.port" 2>"$WORK/close.log" </dev/null &
+background_pids+=($!)
+wait_for 30 test -s "$WORK/close.port" || die "fake_servers.py close did not start"
+icapkit unreachable scan --server "icap://127.0.0.1:$(cat "$WORK/close.port")/OMSScanReq-AV" \
+  --output ndjson "$samples/clean.txt"
+expect_rc unreachable 2 "the ICAP server closed the connection without an answer"
 cp "$WORK/unreachable.out" "$WORK/failed.ndjson"
 
 start_serve icap --vendor opswat
