@@ -206,14 +206,17 @@ void setup_serve(CLI::App& app) {
       ->type_name("N");
   cmd->add_option("--log", o->log_file, "append one NDJSON line per transaction to FILE");
   cmd->add_option(
-      "--trickle-after", o->trickle_after,
-      "past BYTES of a body, answer 200 at once and send part of the body back while "
-      "reading, as c-icap's virus_scan does (Squid 5.7 needs it for bodies over 64 KB); "
-      "a later block cuts the connection. Default: the scenario's, else off");
+         "--trickle-after", o->trickle_after,
+         "past BYTES of a body, answer 200 at once and send part of the body back while "
+         "reading, as c-icap's virus_scan does (Squid 5.7 needs it for bodies over 64 KB); "
+         "a later block cuts the connection. Default: the scenario's, else off")
+      ->check(whole_number(0, std::uint64_t{1} << 40))
+      ->type_name("BYTES");
   cmd->add_option("--trickle-percent", o->trickle_percent,
                   "with --trickle-after: the share of the bytes received that is sent back while "
                   "reading, 1-100 (default 5)")
-      ->check(CLI::Range(1u, 100u));
+      ->check(whole_number(1, 100))
+      ->type_name("N");
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing on start");
   cmd->footer("See icapkit-serve(1) for the vendors' headers and the scenario format.");
   cmd->callback([o] {

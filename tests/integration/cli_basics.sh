@@ -113,6 +113,8 @@ icapkit pthreads proxy --config "$src/testdata/proxy/example.json" --threads man
 expect_usage pthreads "--threads: a whole number from 0 to 1024, got 'many'" "threads as a word"
 icapkit sthreads serve --threads -1
 expect_usage sthreads "--threads: a whole number from 0 to 1024, got '-1'" "negative threads"
+icapkit trickle serve --trickle-percent 0
+expect_usage trickle "--trickle-percent: a whole number from 1 to 100, got '0'" "a zero share"
 icapkit smax serve --max-connections lots
 expect_usage smax "--max-connections: a whole number from 0 to 1000000, got 'lots'" \
   "a connection cap that is not a number"
