@@ -111,14 +111,14 @@ void setup_help(CLI::App& app) {
       "help", "print the help of icapkit or of SUBCOMMAND (as icapkit SUBCOMMAND --help does)");
   help->add_option("SUBCOMMAND", *topic, "the subcommand to describe (default: icapkit itself)")
       ->type_name("");
-  help->callback([&app, help, topic] {
+  help->callback([&app, topic] {
     if (topic->empty()) {
       std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
       return;
     }
     const CLI::App* wanted = nullptr;
     for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-      if (sub->get_name() == *topic && sub != help) {
+      if (sub->get_name() == *topic) {
         wanted = sub;
       }
     }

@@ -78,6 +78,9 @@ for sub in "${subcommands[@]}"; do
   fi
   grep -q "Usage: icapkit $sub" "$WORK/help-$sub.out" || fail "icapkit help $sub has no usage line"
 done
+icapkit help-help help help
+expect_rc help-help 0 "icapkit help help"
+cmp -s "$WORK/help-help.out" <("$bin" help --help) || fail "icapkit help help differs from help --help"
 icapkit help-typo help serv
 expect_usage help-typo "did you mean 'serve'?" "help for a mistyped subcommand"
 
