@@ -82,6 +82,14 @@ bool encapsulated::has(section s) const {
   return false;
 }
 
+bool status_has_no_sections(int icap_status) noexcept {
+  return icap_status == 100 || icap_status == 204;
+}
+
+bool status_carries_adapted_message(int icap_status) noexcept {
+  return icap_status == 200 || icap_status == 201 || icap_status == 206;
+}
+
 std::error_code parse_encapsulated(std::string_view value, encapsulated& out, const limits& lim) {
   out.entities.clear();
   value = trim(value);

@@ -44,6 +44,13 @@ enum class message_role {
   options_response, // opt-body | null-body
 };
 
+// 100 Continue and 204 No Content answer without an encapsulated message (ERRATA e1): no HTTP
+// head and no body section (at most "null-body=0" when received, no Encapsulated when sent).
+bool status_has_no_sections(int icap_status) noexcept;
+// 200, 201 (Symantec's 200) and 206 answer REQMOD/RESPMOD with an adapted message, which only the
+// Encapsulated header frames.
+bool status_carries_adapted_message(int icap_status) noexcept;
+
 // Parses "req-hdr=0, res-hdr=137, res-body=296". Names are lowercase as the RFC writes them;
 // offsets are decimal and may not exceed limits.max_encapsulated_offset.
 // Errors: bad_encapsulated, unknown_encapsulated_entity, duplicate_encapsulated_entity,

@@ -13,7 +13,7 @@ struct errc_info {
 };
 
 // One row per code: the enumerator's name (for logs, vectors and error lines) and its message.
-constexpr std::array<errc_info, 44> errc_table{{
+constexpr std::array<errc_info, 47> errc_table{{
     {errc::bad_request_line, "bad_request_line", "malformed request line"},
     {errc::bad_method, "bad_method", "invalid method token"},
     {errc::bad_request_target, "bad_request_target", "invalid request target"},
@@ -47,6 +47,11 @@ constexpr std::array<errc_info, 44> errc_table{{
      "encapsulated HTTP header does not end at the next Encapsulated offset"},
     {errc::duplicate_encapsulated_header, "duplicate_encapsulated_header",
      "more than one Encapsulated header"},
+    {errc::response_without_encapsulated, "response_without_encapsulated",
+     "ICAP 200/201/206 without an Encapsulated header"},
+    {errc::sections_not_allowed_for_status, "sections_not_allowed_for_status",
+     "ICAP 100/204 with an encapsulated HTTP head or body"},
+    {errc::data_after_response, "data_after_response", "data after the end of the ICAP response"},
     {errc::transfer_encoding_on_icap, "transfer_encoding_on_icap",
      "Transfer-Encoding is not allowed on ICAP messages"},
     {errc::bad_preview, "bad_preview", "invalid Preview header"},

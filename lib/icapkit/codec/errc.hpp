@@ -35,10 +35,13 @@ enum class errc {
   encapsulated_shape, // combination of sections not legal for this method/status
   encapsulated_offset_too_large, // offset beyond limits::max_encapsulated_offset
   encapsulated_offset_mismatch, // an encapsulated HTTP head does not end where the next offset says
-  duplicate_encapsulated_header, // two Encapsulated fields
-  transfer_encoding_on_icap,     // Transfer-Encoding is not allowed on ICAP messages
-  bad_preview,                   // Preview value not a decimal number
-  preview_exceeded,              // more body bytes than Preview announced before the zero chunk
+  duplicate_encapsulated_header,   // two Encapsulated fields
+  response_without_encapsulated,   // 200/201/206 to REQMOD/RESPMOD without Encapsulated: unframable
+  sections_not_allowed_for_status, // 100 or 204 with an HTTP head or a body section (ERRATA e1)
+  data_after_response, // bytes after a whole response (the client's check: the parser stops there)
+  transfer_encoding_on_icap, // Transfer-Encoding is not allowed on ICAP messages
+  bad_preview,               // Preview value not a decimal number
+  preview_exceeded,          // more body bytes than Preview announced before the zero chunk
   // chunked coding
   bad_chunk_size,        // empty or non-hex chunk size
   chunk_size_too_long,   // more hex digits than limits::max_chunk_size_digits

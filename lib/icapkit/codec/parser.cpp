@@ -25,6 +25,7 @@ public:
   void reset();
 
   bool is_done() const noexcept { return stage_ == stage::done; }
+  bool icap_head_read() const noexcept { return icap_head_read_; }
   bool at_message_start() const noexcept { return stage_ == stage::icap_head && !head_.started(); }
   bool awaiting_preview_decision() const noexcept { return stage_ == stage::awaiting_decision; }
   void continue_after_preview();
@@ -59,6 +60,8 @@ private:
   std::error_code validate_icap_head();
   std::error_code check_encapsulated();
   std::optional<message_role> role() const noexcept;
+  bool carries_adapted_message() const noexcept;
+  bool answers_without_sections() const noexcept;
   void start_entity();
   void finish_body();
   void complete();
@@ -73,6 +76,7 @@ private:
   chunked_decoder chunked_;
   stage stage_ = stage::icap_head;
   std::error_code error_;
+  bool icap_head_read_ = false; // the ICAP head's blank line was reached (valid or not)
 
   // What the ICAP head said.
   icap_method method_ = icap_method::other;
@@ -98,6 +102,7 @@ void parser_impl::reset() {
   chunked_.reset();
   stage_ = stage::icap_head;
   error_ = {};
+  icap_head_read_ = false;
   method_ = icap_method::other;
   status_ = 0;
   has_host_ = false;
@@ -157,6 +162,7 @@ std::size_t parser_impl::put_icap_head(std::string_view data) {
   if (e) {
     fail(e);
   } else if (head_.is_done()) {
+    icap_head_read_ = true;
     if (auto v = validate_icap_head()) {
       fail(v);
       return n;
@@ -357,11 +363,26 @@ std::optional<message_role> parser_impl::role() const noexcept {
   return std::nullopt; // unknown method: the head parses, the server answers 501
 }
 
+// A response that answers REQMOD/RESPMOD with an adapted message: its Encapsulated header is the
+// only way to find where that message ends. (An OPTIONS answer without one has no body.)
+bool parser_impl::carries_adapted_message() const noexcept {
+  const bool modifies =
+      request_method_ == icap_method::reqmod || request_method_ == icap_method::respmod;
+  return !is_request() && modifies && status_carries_adapted_message(status_);
+}
+
+bool parser_impl::answers_without_sections() const noexcept {
+  return !is_request() && status_has_no_sections(status_);
+}
+
 std::error_code parser_impl::check_encapsulated() {
   if (encapsulated_count_ > 1) {
     return errc::duplicate_encapsulated_header;
   }
   if (encapsulated_count_ == 0) {
+    if (carries_adapted_message()) {
+      return errc::response_without_encapsulated;
+    }
     bool needs_it =
         is_request() && (method_ == icap_method::reqmod || method_ == icap_method::respmod);
     return needs_it && !len_.missing_encapsulated ? make_error_code(errc::missing_encapsulated)
@@ -372,6 +393,9 @@ std::error_code parser_impl::check_encapsulated() {
   }
   if (!enc_.body()) {
     return errc::encapsulated_shape; // header sections need a body entity to end them
+  }
+  if (answers_without_sections() && (enc_.entities.size() > 1 || enc_.has_chunked_body())) {
+    return errc::sections_not_allowed_for_status;
   }
   if (auto r = role()) {
     return validate_shape(enc_, *r);
@@ -421,6 +445,9 @@ void parser::put_eof(std::error_code& ec) {
 }
 bool parser::is_done() const noexcept {
   return impl_->is_done();
+}
+bool parser::icap_head_read() const noexcept {
+  return impl_->icap_head_read();
 }
 bool parser::at_message_start() const noexcept {
   return impl_->at_message_start();

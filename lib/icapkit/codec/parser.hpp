@@ -59,7 +59,9 @@ public:
   parser& operator=(parser&&) noexcept;
 
   // Response mode: the method of the request being answered (OPTIONS responses may carry
-  // opt-body; REQMOD/RESPMOD decide the legal Encapsulated shapes). Default: REQMOD.
+  // opt-body; REQMOD/RESPMOD decide the legal Encapsulated shapes, and their 200/201/206 answers
+  // need one: errc::response_without_encapsulated). Default: REQMOD. Whatever the method, a 100
+  // or 204 with more than "null-body=0" is errc::sections_not_allowed_for_status.
   void set_request_method(icap_method m);
 
   // Feeds bytes. Returns how many were consumed: all of them, except that parsing stops right
@@ -70,7 +72,10 @@ public:
   // The peer closed: errc::unexpected_eof unless between messages.
   void put_eof(std::error_code& ec);
 
-  bool is_done() const noexcept;          // a whole message was parsed
+  bool is_done() const noexcept; // a whole message was parsed
+  // The ICAP head was read to its blank line, even if it then failed validation (a response
+  // whose framing is wrong still says what the server answered).
+  bool icap_head_read() const noexcept;
   bool at_message_start() const noexcept; // nothing of a message seen yet
   // A request preview ended with "0\r\n\r\n" (not ieof): the server decides, then calls one of:
   bool awaiting_preview_decision() const noexcept;

@@ -379,9 +379,9 @@ std::error_code serializer::prepare_response(const icap_response_head& head,
   append_status_line(out, "ICAP", head.icap_version, head.status, head.reason);
   append_caller_fields(out, head.headers, {"Encapsulated"});
   bool has_parts = parts.request_head || parts.response_head || body;
-  if (head.status == 100 || head.status == 204) {
+  if (status_has_no_sections(head.status)) {
     if (has_parts) {
-      return errc::encapsulated_shape; // ERRATA e1: 100 and 204 carry no body
+      return errc::sections_not_allowed_for_status;
     }
   } else {
     auto role = message_role::reqmod_response;

@@ -451,9 +451,9 @@ TEST_CASE("serializer: illegal shapes and bad input are refused with their codes
         errc::bad_status_code);
 
   CHECK(s.start_response(response(204, "No Content"), {nullptr, nullptr, &body}) ==
-        errc::encapsulated_shape);
+        errc::sections_not_allowed_for_status);
   CHECK(s.start_response(response(100, "Continue"), {nullptr, &res, nullptr}) ==
-        errc::encapsulated_shape);
+        errc::sections_not_allowed_for_status);
   response_options respmod;
   respmod.request_method = icap_method::respmod;
   CHECK(s.start_response(response(200, "OK"), {&req, nullptr, &body}, respmod) ==
