@@ -52,6 +52,9 @@ significance_result assess_significance(const significance_conditions& condition
     }
     result.sentence += describe(code);
   }
+  if (failed_action && !conditions.failure.empty()) {
+    result.sentence += ": " + conditions.failure;
+  }
   if (result.significant) {
     result.sentence += '.';
   }

@@ -18,6 +18,9 @@ struct significance_conditions {
   bool connection_error = false; // could not connect, or the connection broke
   bool server_error = false;     // ICAP 4xx/5xx or a protocol error from the server
   bool out_of_memory = false;    // the client ran out of buffer space
+  // Why an ICAP_FAILED exchange failed, as the client says it ("protocol error from ...: ..."):
+  // ends the sentence, so the record names the cause. Ignored for other actions.
+  std::string failure{};
 };
 
 struct significance_result {
@@ -31,6 +34,7 @@ struct significance_result {
 // their own codes; ICAP_PASSED and ICAP_DISABLED add none.
 // Example: {blocked, slow} -> [ADF_ICAP_SERVER_HIGH_RESPONSE_TIME, ADF_ICAP_BLOCKED],
 // "ICAP server response time above the warning threshold; ICAP server blocked the request."
+// A failure text follows "ICAP processing failed": "...; ICAP processing failed: <failure>."
 significance_result assess_significance(const significance_conditions& conditions);
 
 // Sets record.significant, significant_log and significance (cleared when not significant).

@@ -226,6 +226,9 @@ void merge_significance(log::significance_conditions& into, const log::significa
   into.connection_error = into.connection_error || c.connection_error;
   into.server_error = into.server_error || c.server_error;
   into.out_of_memory = into.out_of_memory || c.out_of_memory;
+  if (into.failure.empty()) {
+    into.failure = c.failure;
+  }
 }
 
 struct flow {

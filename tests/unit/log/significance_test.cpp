@@ -63,3 +63,17 @@ TEST_CASE("apply_significance: fills the record's three fields and clears them a
   CHECK(record.significant_log.empty());
   CHECK_FALSE(record.significance.has_value());
 }
+
+TEST_CASE("significance: a failed exchange's sentence ends with why it failed") {
+  significance_conditions c;
+  c.action = icap_action::failed;
+  c.server_error = true;
+  c.failure = "protocol error from 127.0.0.1:1344: response_without_encapsulated (ICAP "
+              "200/201/206 without an Encapsulated header)";
+  CHECK(assess_significance(c).sentence ==
+        "ICAP server returned an error; ICAP processing failed: protocol error from "
+        "127.0.0.1:1344: response_without_encapsulated (ICAP 200/201/206 without an "
+        "Encapsulated header).");
+  c.action = icap_action::blocked; // only a failure has a cause to name
+  CHECK(assess_significance(c).sentence.find("protocol error") == std::string::npos);
+}
