@@ -56,9 +56,13 @@ pool_lease connection_pool::take_slot(server_state& server) {
   while (!server.idle.empty() && !lease.stream) {
     auto candidate = std::move(server.idle.front());
     server.idle.pop_front();
-    if (candidate && candidate->is_open()) {
+    // Bytes that arrived while it was idle answer no request: reading them as the next answer
+    // would mix two exchanges, so the connection is dropped.
+    if (candidate && candidate->is_open() && candidate->unread_bytes() == 0) {
       lease.stream = std::move(candidate);
       lease.reused = true;
+    } else if (candidate) {
+      candidate->close();
     }
   }
   return lease;

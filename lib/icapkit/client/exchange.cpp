@@ -336,7 +336,6 @@ struct reader_context {
   const transaction_settings& settings;
   response_collector& collector;
   codec::parser& parser;
-  bool leftover = false; // bytes after the response: the connection is not clean
 };
 
 // The first answer after the preview ended decides it.
@@ -387,7 +386,11 @@ bool feed(reader_context& ctx, std::string_view data) {
       }
       report.response = ctx.collector.take_head();
       report.response_complete = true;
-      ctx.leftover = !data.empty();
+      if (!data.empty()) {
+        // One request, one response: what follows (a body after null-body, a second answer)
+        // belongs to no message, and would be read as the next request's answer.
+        report.error = error_with_peer(codec::errc::data_after_response, ctx.state.connection);
+      }
       return true;
     }
   }
@@ -451,10 +454,11 @@ void complete_report(shared_state& state, reader_context& ctx) {
   if (!report.error.code && state.source_error) {
     report.error = net::error_info{state.source_error, {}, "reading the body to send", {}};
   }
-  if (report.error.code && !report.response && ctx.collector.head_complete() &&
+  if (report.error.code && !report.response &&
+      (ctx.collector.head_complete() || ctx.parser.icap_head_read()) &&
       ctx.collector.status() != 100) {
-    // The exchange failed after the server's status line (e.g. reset mid-body): the record still
-    // says what the server answered.
+    // The exchange failed after the server's ICAP head (reset mid-body, a head whose framing is
+    // wrong): the record still says what the server answered.
     report.response = ctx.collector.take_head();
   }
   report.first_byte_sent = state.first_byte_time;
@@ -465,7 +469,7 @@ void complete_report(shared_state& state, reader_context& ctx) {
   }
   report.request_complete = state.request.done() && !state.write_error.code && !state.source_error;
   report.reusable = !report.error.code && report.response_complete && report.request_complete &&
-                    !ctx.leftover && connection.is_open() && !wants_close(*report.response);
+                    connection.is_open() && !wants_close(*report.response);
   if (!report.reusable) {
     connection.close();
   }

@@ -114,9 +114,10 @@ struct transaction_settings {
 // Writes what `request` (already started) produces and reads the response on `connection`.
 // Never throws for peer behaviour; the report's error names the failure: a net code from the
 // stream (idle_timeout when neither direction progressed for io_timeout, deadline_exceeded from
-// the stream's deadline), a codec errc for an unparsable response, or the body source's or sink's
-// own error (operation_would_block when the source would block and settings.body_ready is
-// empty). The stream is closed when it cannot be reused.
+// the stream's deadline), a codec errc for a response that does not parse or cannot be framed
+// (codec::errc::data_after_response for bytes after a complete one), or the body source's or
+// sink's own error (operation_would_block when the source would block and settings.body_ready is
+// empty). The stream is closed when it cannot be reused, so it never reaches the pool.
 asio::awaitable<transaction_report> run_transaction(net::stream& connection,
                                                     codec::serializer& request,
                                                     const transaction_settings& settings);

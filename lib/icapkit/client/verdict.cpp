@@ -1,5 +1,6 @@
 #include "icapkit/client/verdict.hpp"
 
+#include "icapkit/codec/encapsulated.hpp"
 #include "icapkit/codec/errc.hpp"
 #include "icapkit/config/icap_profile.hpp"
 #include "icapkit/net/errc.hpp"
@@ -263,7 +264,7 @@ verdict classify(const classify_input& input, const classify_policy& policy) {
   if (status == 100) {
     return failed(std::move(v), "ICAP 100 Continue as the final answer");
   }
-  if (status != 200 && status != 201 && status != 206) {
+  if (!codec::status_carries_adapted_message(status)) {
     const auto text = status_text(*input.response);
     return failed(std::move(v), status >= 400 ? text : "unexpected " + text);
   }
@@ -339,6 +340,7 @@ void fill_significance(const verdict& v, log::significance_conditions& condition
   if (v.outcome != verdict_outcome::failed) {
     return;
   }
+  conditions.failure = v.failure;
   if (v.error) {
     const bool net_error = v.error.category() == net::net_category();
     conditions.timed_out = conditions.timed_out || net::is_timeout(v.error);

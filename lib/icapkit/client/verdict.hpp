@@ -107,7 +107,8 @@ void fill_record(const verdict& v, log::icap_request_log& record, log::icap_vend
 
 // Sets conditions.action and the conditions the verdict knows of: timed_out (a net timeout),
 // connection_error (another net error), server_error (ICAP 4xx/5xx or a protocol error in the
-// server's response). slow, body_too_big and out_of_memory are left to the caller.
+// server's response) and the failure text. slow, body_too_big and out_of_memory are left to the
+// caller.
 void fill_significance(const verdict& v, log::significance_conditions& conditions);
 
 } // namespace icapkit::client

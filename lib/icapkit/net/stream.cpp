@@ -5,6 +5,9 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 
 namespace icapkit::net {
 namespace {
@@ -180,6 +183,21 @@ asio::awaitable<void> stream::shutdown() {
   }
   std::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+std::size_t stream::unread_bytes() const noexcept {
+  if (!socket_.is_open()) {
+    return 0;
+  }
+  std::error_code ec;
+  std::size_t count = socket_.available(ec);
+  if (ec) {
+    count = 0;
+  }
+  if (tls_) {
+    count += static_cast<std::size_t>(std::max(SSL_pending(tls_->native_handle()), 0));
+  }
+  return count;
 }
 
 void stream::close() noexcept {

@@ -32,6 +32,9 @@ public:
 
   bool is_tls() const noexcept { return tls_ != nullptr; }
   bool is_open() const noexcept { return socket_.is_open(); }
+  // Bytes received and not read yet (the kernel's count, plus OpenSSL's for TLS). On an idle
+  // connection any byte is one the peer sent unasked: such a connection must not carry a request.
+  std::size_t unread_bytes() const noexcept;
   asio::any_io_executor get_executor() noexcept { return socket_.get_executor(); }
   // Both endpoints are captured at construction, so they stay valid after close().
   const tcp::endpoint& local_endpoint() const noexcept { return local_; }

@@ -2,6 +2,8 @@
 
 #include "icapkit/client/connection_pool.hpp"
 
+#include <asio/steady_timer.hpp>
+
 namespace icapkit::client {
 namespace {
 using namespace std::chrono_literals;
@@ -64,6 +66,37 @@ TEST_CASE("connection_pool: an idle connection is handed out again, other server
     CHECK(again.reused);
     pool.release(key, std::move(again.stream));
     pool.close_idle();
+    CHECK(pool.idle_count(key) == 0);
+    server->stop();
+  });
+}
+
+TEST_CASE("connection_pool: an idle connection with unread bytes is closed, never handed out") {
+  asio::io_context io;
+  auto server = net::test::start_server(io, net::test::echo);
+  connection_pool pool(io.get_executor());
+  const pool_key key{"127.0.0.1", server->local_endpoint().port(), false};
+  net::test::run_bounded(io, [&]() -> asio::awaitable<void> {
+    asio::ip::tcp::socket socket(io);
+    co_await socket.async_connect(server->local_endpoint(), asio::use_awaitable);
+    auto connection = std::make_unique<net::stream>(std::move(socket));
+    // The echo server answers these bytes: the connection then holds bytes nobody asked for, as
+    // when a server sends more after a complete response.
+    std::error_code ec;
+    co_await connection->write_all(asio::buffer(std::string_view("unasked")), ec);
+    REQUIRE_FALSE(ec);
+    asio::steady_timer tick(io);
+    for (int i = 0; i < 2000 && connection->unread_bytes() == 0; ++i) {
+      tick.expires_after(1ms);
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    REQUIRE(connection->unread_bytes() == 7);
+    auto lease = co_await pool.acquire(key, 2, clock::now() + 1s, ec);
+    pool.release(key, std::move(connection));
+    CHECK(pool.idle_count(key) == 1);
+    auto again = co_await pool.acquire(key, 2, clock::now() + 1s, ec);
+    CHECK_FALSE(again.stream); // the caller connects anew
+    CHECK_FALSE(again.reused);
     CHECK(pool.idle_count(key) == 0);
     server->stop();
   });
