@@ -17,6 +17,9 @@ REQMOD/RESPMOD exchange itself, not the OPTIONS icapkit sends first):
   close                answers OPTIONS; closes (FIN) without an answer once the request is read
   garbage              answers OPTIONS; answers the REQMOD/RESPMOD with bytes that are not ICAP
   garbage-options      answers OPTIONS (and everything else) with bytes that are not ICAP
+  no-encapsulated      answers OPTIONS; answers each REQMOD/RESPMOD with `200 OK` without an
+                       Encapsulated header, followed by an HTTP response and a chunked body, and
+                       keeps the connection open for the next request (issue 13: not a verdict)
   record               a well-behaved server that writes what it received, one JSON line per
                        REQMOD/RESPMOD, to --log FILE: method, uri, icap_headers and http_headers
                        (names lowercased, repeated fields joined by ", "), request_line,
@@ -301,6 +304,10 @@ def serve_connection(sock, mode, port):
                 sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
                 return
+            elif mode == "no-encapsulated":
+                sock.sendall(b"ICAP/1.0 200 OK\r\nISTag: \"fake-no-encapsulated\"\r\n\r\n"
+                             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                             b"12\r\nreplaced by no one\r\n0\r\n\r\n")
             elif mode == "garbage":
                 sock.sendall(GARBAGE)
                 sock.close()
@@ -325,7 +332,7 @@ def exit_with_parent():
 
 def main(argv):
     modes = ("silent", "stall", "continue-stall", "reset", "close", "garbage", "garbage-options",
-             "record")
+             "no-encapsulated", "record")
     parser = argparse.ArgumentParser(usage=__doc__)
     parser.add_argument("mode", choices=modes)
     parser.add_argument("port_file", nargs="?")

@@ -100,6 +100,17 @@ for v in 0 off; do
     fail "sweep-preview-$v.json missing or not an open-model run with preview $v"
 done
 
+# --- answers that cannot be framed (200 without Encapsulated, then an HTTP message; issue 13):
+# each one a protocol error, none a verdict
+"$PY" "$itest_dir/fake_servers.py" no-encapsulated "$WORK/noenc.port" 2>"$WORK/noenc.log" </dev/null &
+background_pids+=($!)
+wait_for 5 test -s "$WORK/noenc.port" || die "fake_servers.py no-encapsulated did not start"
+icapkit noenc load --server "icap://127.0.0.1:$(cat "$WORK/noenc.port")/x" --connections 2 \
+  --requests 10 --json "$WORK/noenc.json"
+expect_output noenc "errors: protocol 10" "the summary counts them as protocol errors"
+[ "$(json "$WORK/noenc.json" "j['counts']['errors']['protocol'], j['counts']['failed'], j['counts']['modified'], j['counts']['passed']")" = "10 10 0 0" ] ||
+  fail "noenc.json: want 10 protocol errors and no verdicts, got $(json "$WORK/noenc.json" "j['counts']")"
+
 # --- usage errors and an unreachable server
 icapkit badsize load --server "$url" --size 4x
 expect_rc badsize 2 "a bad --size" && expect_output badsize "--size: '4x'" "the bad size"

@@ -198,6 +198,29 @@ for action in OPEN CLOSED; do
   finish_proxy
 done
 
+# === a 200 without Encapsulated (issue 13): a protocol error, so the fail action applies =========
+# fake_servers.py answers every REQMOD with "200 OK", no Encapsulated, then an HTTP message.
+noenc_port_file=$WORK/fake-no-encapsulated.port
+"$PY" "$itest_dir/fake_servers.py" no-encapsulated "$noenc_port_file" \
+  2>"$WORK/fake-no-encapsulated.log" </dev/null &
+background_pids+=($!)
+wait_for 5 test -s "$noenc_port_file" || die "fake_servers.py no-encapsulated did not start"
+for action in OPEN CLOSED; do
+  icap_servers=127.0.0.1:$(cat "$noenc_port_file") vs_config "$WORK/noenc-$action.json" \
+    "{\"fail_action\": \"ICAP_FAIL_$action\"}"
+  start_proxy "noenc-$action" "$WORK/noenc-$action.json"
+  post "noenc-$action" "$f/clean4k.bin"
+  if [ $action = OPEN ]; then
+    passes_through noenc-OPEN "$f/clean4k.bin" "fail_action open forwards the original after an unframable ICAP answer"
+  else
+    expect_code noenc-CLOSED 503 "fail_action closed answers 503 to an unframable ICAP answer"
+    expect_upstream_none "an upload answered by an ICAP 200 without Encapsulated, fail_action closed"
+  fi
+  rec significant=true icap_log.action=ICAP_FAILED significant_log~ADF_ICAP_SERVER_ERROR \
+    icap_log.request_logs.0.icap_response_code=200 "significance~without an Encapsulated header"
+  finish_proxy
+done
+
 # === buffer_size 1 KB ============================================================================
 for action in CLOSED OPEN; do
   vs_config "$WORK/buffer-$action.json" "{\"buffer_size\": 1, \"buffer_size_exceed_action\": \"ICAP_FAIL_$action\"}"

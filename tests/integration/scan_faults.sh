@@ -60,6 +60,33 @@ for case in "${cases[@]}"; do
   note "$mode: exit $RC after ${ELAPSED_MS} ms"
 done
 
+# A 200 without an Encapsulated header, followed by an HTTP message (issue 13): a protocol error,
+# never a verdict. Exit 2, nothing saved by --save-modified (no empty or partial file), the reason
+# in the record, and a fresh connection for the next file (the unread bytes are never read as its
+# answer).
+start_fake no-encapsulated
+saved=$WORK/saved
+mkdir -p "$saved"
+cp "$sample" "$WORK/second.txt"
+icapkit no-encapsulated scan --server "icap://127.0.0.1:$fake_port/fake" --timeout $timeout_ms \
+  --jobs 1 --save-modified "$saved" --log "$WORK/no-encapsulated.ndjson" "$sample" "$WORK/second.txt"
+expect_rc no-encapsulated 2 "a 200 without Encapsulated is a protocol error, not a verdict"
+expect_output no-encapsulated "without an Encapsulated header" "what was wrong with the answer"
+expect_output no-encapsulated " 0 modified, .*2 failed" "both files failed, neither modified"
+expect_no_output no-encapsulated "saved to" "nothing saved"
+leftover=$(ls -A "$saved")
+[ -z "$leftover" ] || fail "no-encapsulated: --save-modified left files behind: $leftover"
+validate "$WORK/no-encapsulated.ndjson"
+records "$WORK/no-encapsulated.ndjson" --files upload.txt,second.txt --each \
+  icap_log.action=ICAP_FAILED icap_log.request_logs.0.action=ICAP_FAILED \
+  icap_log.request_logs.0.icap_response_code=200 significant_log~ADF_ICAP_SERVER_ERROR \
+  "significance~ICAP 200/201/206 without an Encapsulated header" \
+  icap_log.request_logs.0.modified_content_length!
+connections=$(grep -c ": connection$" "$WORK/fake-no-encapsulated.log")
+[ "$connections" = 2 ] ||
+  fail "no-encapsulated: $connections connections for OPTIONS and two files, want 2 (a connection with unread bytes was reused, or OPTIONS' was not)"
+note "no-encapsulated: exit $RC, $connections connections, nothing saved"
+
 # Several files in parallel against a server that never answers: each fails on its own deadline.
 start_fake stall
 mkdir -p "$WORK/many"
