@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Misbehaving and recording ICAP servers for the integration tests (scan_faults.sh,
-scan_flags.sh).
+scan_flags.sh; no-encapsulated also in proxy_enforce.sh and load_serve.sh).
 
 Usage: fake_servers.py MODE [PORT_FILE] [record options]
 Listens on 127.0.0.1, port 0 (the kernel picks a free one), writes the port to PORT_FILE (or
