@@ -31,9 +31,11 @@ REQMOD/RESPMOD exchange itself, not the OPTIONS icapkit sends first):
 Record options: --log FILE; --preview N (OPTIONS offers Preview: N); --tls-cert PEM --tls-key PEM
 (ICAPS: TLS from the first byte); --client-ca PEM (require a client certificate it signed);
 --tls-max 1.2|1.3 (newest version offered).
-Each connection and request is logged on stderr, one line each. Exits when its parent does.
+Each connection and request is logged on stderr, one line each, with the connection's number
+("fake[close]: connection 2", "fake[close]: REQMOD on connection 2"). Exits when its parent does.
 """
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -271,14 +273,14 @@ def reset(sock):
     sock.close()
 
 
-def serve_connection(sock, mode, port):
+def serve_connection(sock, mode, port, number):
     peer = Peer(sock)
     try:
         if mode == "silent":
             peer.drain_forever()
         while True:
             method, has_body, preview = read_request(peer)
-            print(f"fake[{mode}]: {method}", file=sys.stderr, flush=True)
+            print(f"fake[{mode}]: {method} on connection {number}", file=sys.stderr, flush=True)
             if mode == "garbage-options":
                 sock.sendall(GARBAGE)
                 sock.close()
@@ -358,14 +360,15 @@ def main(argv):
         os.rename(options.port_file + ".tmp", options.port_file)  # never half-written
     else:
         print(port, flush=True)
-    while True:
+    for number in itertools.count(1):
         sock, _ = listener.accept()
-        print(f"fake[{mode}]: connection", file=sys.stderr, flush=True)
+        print(f"fake[{mode}]: connection {number}", file=sys.stderr, flush=True)
         if mode == "record":
             threading.Thread(target=record_connection,
                              args=(sock, port, options, recorder, tls_setup), daemon=True).start()
         else:
-            threading.Thread(target=serve_connection, args=(sock, mode, port), daemon=True).start()
+            threading.Thread(target=serve_connection, args=(sock, mode, port, number),
+                             daemon=True).start()
 
 
 if __name__ == "__main__":
