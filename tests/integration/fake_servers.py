@@ -241,6 +241,13 @@ def record_connection(sock, port, options, recorder, tls_setup):
         if tls_setup:
             context, names = tls_setup
             sock.settimeout(10)
+            # A connection closed before sending anything (scan's start-up reachability check) is
+            # not a handshake attempt: nothing to record.
+            try:
+                if not sock.recv(1, socket.MSG_PEEK):
+                    return
+            except OSError:
+                return
             try:
                 sock = context.wrap_socket(sock, server_side=True)
             except (ssl.SSLError, OSError) as e:
