@@ -2,6 +2,7 @@
 
 #include "icapkit/config/ip_address.hpp"
 #include "icapkit/load/duration.hpp"
+#include "icapkit/net/tls.hpp"
 
 #include <unistd.h>
 
@@ -266,6 +267,19 @@ void add_output_flags(CLI::App& command, common_options& options,
       .add_option("--color", options.color, "colour human output: auto|always|never (default auto)")
       ->check(CLI::IsMember({"auto", "always", "never"}).description(""))
       ->type_name("WHEN");
+}
+
+bool check_tls_files(const client::client_settings& settings) {
+  const auto& tls = settings.tls;
+  if (tls.ca_file.empty() && tls.cert_file.empty() && tls.key_file.empty()) {
+    return true;
+  }
+  net::error_info error;
+  if (net::make_client_context(tls, error) == nullptr) {
+    print_error(net::describe(error));
+    return false;
+  }
+  return true;
 }
 
 void apply_common(const common_options& options, client::client_settings& settings) {

@@ -80,6 +80,11 @@ CLI::Validator duration_with_unit();
 // --x-client-ip into `settings`. Prints the --insecure warning to stderr.
 void apply_common(const common_options& options, client::client_settings& settings);
 
+// Loads the TLS files the settings name (--cacert, --cert/--key) once, before any connection, so
+// a missing file or a key that does not match its certificate is said once, not once per
+// exchange. Prints one line and returns false on a problem; true when no file is named.
+bool check_tls_files(const client::client_settings& settings);
+
 // Whether to colour what goes to the stream with descriptor `fd` (--color auto: a TTY and no
 // NO_COLOR in the environment).
 bool use_color(const common_options& options, int fd);

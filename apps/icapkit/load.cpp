@@ -312,6 +312,9 @@ bool build_settings(const load_command& cmd, load::generator_settings& s) {
     s.client.slow_threshold = std::chrono::milliseconds{cmd.slow_threshold_ms};
   }
   apply_common(cmd.common, s.client);
+  if (!check_tls_files(s.client)) {
+    return false;
+  }
   if (const auto problem = load::validate(s); !problem.empty()) {
     print_error(problem);
     return false;

@@ -144,6 +144,9 @@ int run_options(const options_command& cmd) {
   }
   client::client_settings settings;
   apply_common(cmd.common, settings);
+  if (!check_tls_files(settings)) {
+    return exit_error;
+  }
   asio::io_context io;
   client::client icap(io.get_executor(), settings);
   client::options_reply reply;

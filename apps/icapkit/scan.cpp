@@ -142,7 +142,7 @@ bool build_settings(const scan_command& cmd, const std::string& builtin_url,
   }
   settings.max_connections_per_server = cmd.jobs;
   apply_common(cmd.common, settings);
-  return true;
+  return check_tls_files(settings);
 }
 
 // Checks what the flags cannot check alone; prints one line and returns false on a problem.

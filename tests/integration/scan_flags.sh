@@ -320,8 +320,12 @@ icapkit mtls-nokey scan --server "$mtls_url" "${tls_flags[@]}" --cert "$t/client
 expect_rc mtls-nokey 2 "--cert without --key is a usage error"
 expect_output mtls-nokey "--key" "that --key is needed"
 icapkit mtls-mismatch scan --server "$mtls_url" "${tls_flags[@]}" --cert "$t/client.pem" \
-  --key "$t/stranger.key" "$f/clean.txt"
+  --key "$t/stranger.key" --output ndjson "$f/clean.txt" "$f/clean.txt" "$f/clean.txt"
 expect_rc mtls-mismatch 2 "a key that does not belong to the certificate"
 expect_output mtls-mismatch "does not match|key" "that the key does not match"
+# Said once, before any file: not once per file, and no records.
+n=$(grep -Eci "does not match|key" "$WORK/mtls-mismatch.err")
+[ "$n" = 1 ] || fail "mtls-mismatch: the key problem was said $n times for 3 files, want once"
+[ ! -s "$WORK/mtls-mismatch.out" ] || fail "mtls-mismatch: records were written although no file was scanned"
 
 finish
