@@ -82,6 +82,12 @@ stats_snapshot stats::snapshot() const noexcept {
   s.http_requests = http_requests_.load();
   s.http_errors = http_errors_.load();
   s.active_connections = active_.load();
+  s.icap_failovers = failovers_.load();
+  s.icap_fail_open = fail_open_.load();
+  s.icap_fail_closed = fail_closed_.load();
+  s.upstream_retries = upstream_retries_.load();
+  s.upstream_errors = upstream_errors_.load();
+  s.upstream_stale_closed = upstream_stale_.load();
   std::array<std::uint64_t, bucket_count> counts{};
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < bucket_count; ++i) {
@@ -124,6 +130,12 @@ nlohmann::json to_json(const stats_snapshot& s) {
       {"http_requests", s.http_requests},
       {"http_errors", s.http_errors},
       {"active_connections", s.active_connections},
+      {"icap_failovers", s.icap_failovers},
+      {"icap_fail_open", s.icap_fail_open},
+      {"icap_fail_closed", s.icap_fail_closed},
+      {"upstream_retries", s.upstream_retries},
+      {"upstream_errors", s.upstream_errors},
+      {"upstream_stale_closed", s.upstream_stale_closed},
       {"latency_ms",
        {{"p50", s.latency_p50_ms},
         {"p90", s.latency_p90_ms},

@@ -57,3 +57,26 @@ TEST_CASE("stats: an empty proxy reports zeros, and the JSON names Avi's counter
     CHECK_MESSAGE(json.contains(key), key);
   }
 }
+
+TEST_CASE("stats: failover, fail action and upstream retry counters") {
+  icapkit::proxy::stats s;
+  s.count_icap_failover();
+  s.count_icap_failover();
+  s.count_fail_action(true);
+  s.count_fail_action(false);
+  s.count_fail_action(false);
+  s.count_upstream_retry();
+  s.count_upstream_error();
+  s.count_upstream_stale();
+  const auto snap = s.snapshot();
+  CHECK(snap.icap_failovers == 2u);
+  CHECK(snap.icap_fail_closed == 1u);
+  CHECK(snap.icap_fail_open == 2u);
+  const auto json = to_json(snap);
+  CHECK(json.at("icap_failovers") == 2);
+  CHECK(json.at("icap_fail_open") == 2);
+  CHECK(json.at("icap_fail_closed") == 1);
+  CHECK(json.at("upstream_retries") == 1);
+  CHECK(json.at("upstream_errors") == 1);
+  CHECK(json.at("upstream_stale_closed") == 1);
+}
