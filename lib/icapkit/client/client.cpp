@@ -49,7 +49,9 @@ public:
   client_core(asio::any_io_executor executor, client_settings settings)
       : executor_(std::move(executor)), settings_(std::move(settings)), pool_(executor_) {}
 
-  asio::awaitable<options_reply> options(const codec::uri& service, bool use_cache);
+  // `cap`: an earlier end than settings.response_timeout gives (an exchange's own deadline).
+  asio::awaitable<options_reply> options(const codec::uri& service, bool use_cache,
+                                         std::optional<clock::time_point> cap = std::nullopt);
   asio::awaitable<exchange_result> exchange(exchange_request request);
   void close_idle() { pool_.close_idle(); }
   const client_settings& settings() const noexcept { return settings_; }
@@ -273,7 +275,8 @@ asio::awaitable<void> client_core::run_once(const codec::uri& service, std::stri
   give_back(out.slot, out.report.reusable);
 }
 
-asio::awaitable<options_reply> client_core::options(const codec::uri& service, bool use_cache) {
+asio::awaitable<options_reply> client_core::options(const codec::uri& service, bool use_cache,
+                                                    std::optional<clock::time_point> cap) {
   options_reply reply;
   const auto key = service.to_string();
   const auto start = clock::now();
@@ -291,7 +294,8 @@ asio::awaitable<options_reply> client_core::options(const codec::uri& service, b
   ts.method = codec::icap_method::options;
   ts.io_timeout = settings_.io_timeout;
   ts.piece_size = settings_.piece_size;
-  const auto deadline = start + settings_.response_timeout;
+  const auto deadline =
+      cap ? std::min(*cap, start + settings_.response_timeout) : start + settings_.response_timeout;
   auto buffers = take_buffers();
   ts.read_buffer = buffers->response_space(settings_.piece_size);
   attempt run;
@@ -537,7 +541,7 @@ asio::awaitable<exchange_result> client_core::exchange(exchange_request request)
   std::optional<service_options> fetched;
   if (settings_.fetch_options && (options = cache_.find(plan.service_key, plan.start)) == nullptr) {
     const auto asked = clock::now();
-    auto reply = co_await this->options(plan.request.service, false);
+    auto reply = co_await this->options(plan.request.service, false, plan.request.deadline);
     result.timings.options = to_us(clock::now() - asked);
     if (!reply.ok()) {
       plan.options_failed = true;
@@ -564,6 +568,9 @@ asio::awaitable<exchange_result> client_core::exchange(exchange_request request)
   result.preview_sent = plan.opt.preview;
   plan.start = clock::now();
   plan.deadline = plan.start + settings_.response_timeout;
+  if (plan.request.deadline && *plan.request.deadline < plan.deadline) {
+    plan.deadline = *plan.request.deadline;
+  }
   co_await send_exchange(plan, result);
   if (plan.run.report.use_original_body) {
     co_await merge_original(plan, result);
@@ -616,6 +623,7 @@ void client_core::conclude(exchange_plan& plan, exchange_result& result) {
       !report.error.code && transferred ? report.last_byte_received - begin : clock::now() - begin);
   result.slow = result.latency > settings_.slow_threshold;
   result.connection_reused = plan.run.slot.reused;
+  result.body_failed = report.source_failed;
   result.error = report.error;
   result.error_message = report.error_message;
   result.icap_response = std::move(report.response);

@@ -93,6 +93,9 @@ struct exchange_request {
   // false: exchange_result::record stays empty, the rest of the result is the same. For callers
   // that log no record of this exchange (the load tester's requests outside its sample).
   bool want_record = true;
+  // When set, the exchange (its OPTIONS included) ends by then at the latest, even when
+  // settings.response_timeout would allow longer: a caller's budget over several attempts.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // The parts of an exchange a deadline can fire in, in order.
@@ -140,6 +143,9 @@ struct exchange_result {
   bool content_changed = false;    // returned heads or body differ from what was sent
   bool not_sent = false; // Transfer-Ignore listed the extension: passed without an exchange
   bool connection_reused = false;
+  // The body source failed (the caller's input: a client that went away, a file that could not
+  // be read), not the server: `error` holds the source's code.
+  bool body_failed = false;
   std::optional<std::uint64_t> preview_sent; // the Preview value used, if any
 };
 

@@ -468,6 +468,7 @@ void complete_report(shared_state& state, reader_context& ctx) {
     report.returned_body_digest = ctx.collector.digest();
   }
   report.request_complete = state.request.done() && !state.write_error.code && !state.source_error;
+  report.source_failed = static_cast<bool>(state.source_error);
   report.reusable = !report.error.code && report.response_complete && report.request_complete &&
                     connection.is_open() && !wants_close(*report.response);
   if (!report.reusable) {

@@ -93,6 +93,7 @@ struct transaction_report {
   net::error_info error; // empty code: success
   std::string error_message;
   bool timed_out = false;
+  bool source_failed = false; // the body source failed (not the server): `error` is its code
 };
 
 struct transaction_settings {

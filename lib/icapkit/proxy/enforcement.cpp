@@ -1,5 +1,6 @@
 #include "icapkit/proxy/enforcement.hpp"
 
+#include "icapkit/client/failover.hpp"
 #include "icapkit/client/profile_settings.hpp"
 #include "icapkit/log/icap_log.hpp"
 
@@ -14,25 +15,10 @@ client::exchange_outcome outcome_of(const client::exchange_result& r) noexcept {
   if (r.result.outcome != client::verdict_outcome::failed) {
     return client::exchange_outcome::success;
   }
-  // A server that is slow to answer is alive: only failing to reach it (connect, TLS, reset)
-  // takes it out of rotation. A response timeout is still reported as a timeout for the stats.
-  if (r.error.code == net::errc::connect_timeout || r.error.code == net::errc::connection_refused ||
-      r.error.code == net::errc::resolve_failed ||
-      r.error.code == net::errc::tls_handshake_failed ||
-      r.error.code == net::errc::tls_verify_failed) {
-    return client::exchange_outcome::connection_error;
-  }
-  if (r.timed_out || r.icap_response) {
-    return client::exchange_outcome::server_error;
-  }
-  return r.significance.connection_error ? client::exchange_outcome::connection_error
-                                         : client::exchange_outcome::server_error;
-}
-
-// A connection error before the server saw anything: another server may take the request.
-bool may_fail_over(const client::exchange_result& r) noexcept {
-  return r.result.outcome == client::verdict_outcome::failed && !r.timed_out &&
-         r.significance.connection_error && !r.icap_response && r.body_bytes_sent == 0;
+  // A server that is slow to answer, or answers an error, is alive: only failing to reach it or
+  // losing it mid-exchange (connect, TLS, reset, EOF) takes it out of rotation at once.
+  return client::is_connection_failure(r) ? client::exchange_outcome::connection_error
+                                          : client::exchange_outcome::server_error;
 }
 
 } // namespace
@@ -126,6 +112,11 @@ asio::awaitable<enforcement_result> enforcer::run(client::exchange_request reque
                                                   std::optional<config::ip_address> client_ip) {
   enforcement_result out;
   std::vector<std::pair<std::size_t, std::size_t>> tried;
+  // Every attempt shares the profile's response_timeout: a failover never makes the client wait
+  // longer than one exchange could.
+  const auto deadline = std::chrono::steady_clock::now() + settings_of(profile_).response_timeout;
+  std::string not_retried;
+  bool retrying = false; // the previous attempt failed in a way another server may not
   for (;;) {
     auto choice = balancer_.pick(client_ip, tried);
     if (!choice) {
@@ -142,13 +133,21 @@ asio::awaitable<enforcement_result> enforcer::run(client::exchange_request reque
           record.pool_uuid = balancer_.group_uuid();
         }
         out.request_logs.push_back(std::move(record));
+        out.significance.failure =
+            "no ICAP server of pool group " + balancer_.group_name() + " is up";
+        out.significance.connection_error = true;
+      } else {
+        // The last attempt's failure stands (its significance is kept), and no server is left.
+        out.significance.failure += " (no other ICAP server is up)";
       }
       out.failed = true;
       out.significance.action = log::icap_action::failed;
-      out.significance.connection_error = true;
       break;
     }
     tried.emplace_back(choice->pool_index, choice->server_index);
+    if (retrying) {
+      ++out.failovers;
+    }
     auto& icap = client_for(*choice);
     std::unique_ptr<codec::body_source> source;
     if (body.open) {
@@ -163,9 +162,11 @@ asio::awaitable<enforcement_result> enforcer::run(client::exchange_request reque
     auto sink = std::make_unique<spool_sink>(spool_memory_, temp_dir_);
     request.content_sink = sink.get();
     request.service = choice->service;
+    request.deadline = deadline;
     const auto started = std::chrono::steady_clock::now();
     auto result = co_await icap.exchange(request);
-    const auto elapsed = std::chrono::steady_clock::now() - started;
+    const auto finished = std::chrono::steady_clock::now();
+    const auto elapsed = finished - started;
     const auto outcome = outcome_of(result);
     balancer_.finish(*choice, outcome, result.error_message);
     if (result.timed_out && result.record.latency.value_or(0) == 0) {
@@ -175,8 +176,22 @@ asio::awaitable<enforcement_result> enforcer::run(client::exchange_request reque
     }
     out.request_logs.push_back(result.record);
     out.latency = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
-    if (may_fail_over(result)) {
+    // The proxy holds the whole body (a spool, also while it streams): any attempt can start
+    // again from its first byte.
+    const auto decision = client::decide_failover(result, true, deadline - finished);
+    if (decision.retry && tried.size() < client::max_failover_attempts) {
+      // The failure stays in this attempt's request log; the next server gets the request.
+      out.significance = result.significance;
+      out.slow = result.slow;
+      out.timed_out = result.timed_out;
+      retrying = true;
       continue;
+    }
+    if (decision.retry) {
+      not_retried = "not sent to another server: " + std::to_string(client::max_failover_attempts) +
+                    " attempts were made";
+    } else {
+      not_retried = decision.not_retried;
     }
     out.significance = result.significance;
     out.slow = result.slow;
@@ -184,6 +199,10 @@ asio::awaitable<enforcement_result> enforcer::run(client::exchange_request reque
     switch (result.result.outcome) {
     case client::verdict_outcome::failed:
       out.failed = true;
+      if (!not_retried.empty()) {
+        out.significance.failure += (out.significance.failure.empty() ? "" : " (") + not_retried +
+                                    (out.significance.failure.empty() ? "" : ")");
+      }
       break;
     case client::verdict_outcome::passed:
       out.what = enforcement_result::next::forward_original;

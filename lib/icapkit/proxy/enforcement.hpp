@@ -1,9 +1,11 @@
 #pragma once
 // The ICAP step of one proxied request, as the load balancer does it: pick a server from the
-// profile's pool group (failing over on connection errors), run the REQMOD (or, for the response
-// profile, RESPMOD) exchange on the held body, and turn the verdict into what happens next:
-// forward the original, forward the modified request, answer with the server's response, or
-// apply fail_action. Records every attempt for the icap_log.
+// profile's pool group, run the REQMOD (or, for the response profile, RESPMOD) exchange on the
+// held body, and turn the verdict into what happens next: forward the original, forward the
+// modified request, answer with the server's response, or apply fail_action. An exchange that
+// fails on connect, reset, EOF or timeout is sent again to the next server the group offers
+// (client/failover.hpp: at most max_failover_attempts, all within response_timeout) before
+// fail_action applies. Records every attempt for the icap_log.
 #include "icapkit/client/client.hpp"
 #include "icapkit/client/pool_group_balancer.hpp"
 #include "icapkit/codec/message.hpp"
@@ -59,6 +61,7 @@ struct enforcement_result {
   bool failed = false; // the ICAP step failed (fail_action applied, open or closed)
   bool slow = false;
   bool timed_out = false;
+  std::size_t failovers = 0; // attempts that failed and were followed by another server's
   std::chrono::microseconds latency{0}; // of the last attempt
 };
 

@@ -214,6 +214,12 @@ void note_enforcement(request_context& ctx, const enforcement_result& result) {
     o = outcome::modified;
   }
   counters.count_icap(o, result.slow, result.latency);
+  for (std::size_t i = 0; i < result.failovers; ++i) {
+    counters.count_icap_failover();
+  }
+  if (result.failed) {
+    counters.count_fail_action(result.what == enforcement_result::next::fail_closed);
+  }
 }
 
 void merge_significance(log::significance_conditions& into, const log::significance_conditions& c) {

@@ -322,6 +322,142 @@ TEST_CASE("proxy: an ICAP server slower than response_timeout gets fail_action")
   }
 }
 
+// A pool of two ICAP servers where the first one fails every exchange with `fault` (a scenario
+// fault object) and the second one is healthy.
+struct failover_bench {
+  failover_bench(const std::string& fault, config_knobs knobs)
+      : flaky(mock::parse_scenario(R"({"name": "flaky", "rules": [
+            {"name": "fail", "match": {"url": "/upload"}, "verdict": "clean", "fault": )" +
+                                   fault + "}]}")) {
+    knobs.icap_port = flaky.port();
+    knobs.more_icap_ports = {healthy.port()};
+    knobs.upstream = origin.url();
+    proxy = std::make_unique<running_proxy>(make_config(knobs), sink);
+  }
+  ~failover_bench() { proxy.reset(); }
+  std::optional<http_message> send(std::string_view request) {
+    return round_trip(proxy->address(), request);
+  }
+  origin_server origin;
+  running_icap flaky;
+  running_icap healthy;
+  record_sink sink;
+  std::unique_ptr<running_proxy> proxy;
+};
+
+// Requests `count` clean uploads one after another; each must reach the origin whole.
+void expect_all_pass_with_one_failover(failover_bench& b, std::size_t count) {
+  std::vector<std::string> sent;
+  for (std::size_t i = 0; i < count; ++i) {
+    sent.push_back(patterned(2000 + i * 700));
+    const auto response = b.send(post("/upload/part" + std::to_string(i) + ".bin", sent.back()));
+    REQUIRE(response);
+    CHECK(response->status() == 200);
+  }
+  const auto received = b.origin.requests();
+  REQUIRE(received.size() == count);
+  for (std::size_t i = 0; i < count; ++i) {
+    CHECK(received[i].body_sha256 == sha256_hex(sent[i]));
+  }
+  const auto records = b.sink.wait_for(count);
+  REQUIRE(records.size() == count);
+  std::size_t with_failover = 0;
+  for (const auto& r : records) {
+    CHECK(r.icap_log.action == log::icap_action::passed);
+    CHECK(r.response_code == 200u);
+    CHECK(r.significant == false); // a request that another server passed is not a failure
+    if (r.icap_log.request_logs.size() == 2) {
+      ++with_failover;
+      // The failed attempt went to the flaky server and stays in the record; the healthy one
+      // answered.
+      CHECK(r.icap_log.request_logs[0].action == log::icap_action::failed);
+      CHECK(r.icap_log.request_logs[0].icap_server_port == b.flaky.port());
+      CHECK(r.icap_log.request_logs[1].action == log::icap_action::passed);
+      CHECK(r.icap_log.request_logs[1].icap_server_port == b.healthy.port());
+    } else {
+      REQUIRE(r.icap_log.request_logs.size() == 1);
+      CHECK(r.icap_log.request_logs[0].icap_server_port == b.healthy.port());
+    }
+  }
+  // Passive detection took the flaky server down after its first failure: later requests went
+  // straight to the healthy one.
+  CHECK(with_failover == 1u);
+  const auto stats = b.proxy->stats();
+  CHECK(stats.icap_failovers == 1u);
+  CHECK(stats.icap_passed == count);
+  CHECK(stats.icap_fail_open + stats.icap_fail_closed == 0u);
+}
+
+TEST_CASE("proxy: an ICAP server that fails mid-exchange: the next server of the pool gets it") {
+  config_knobs knobs;
+  knobs.fail_action = "ICAP_FAIL_CLOSED";
+  SUBCASE("reset in the middle of the answer, body held (allow_204 on)") {
+    failover_bench b(R"({"type": "reset", "after_bytes": 20})", knobs);
+    expect_all_pass_with_one_failover(b, 4);
+  }
+  SUBCASE("closed without an answer") {
+    failover_bench b(R"({"type": "close"})", knobs);
+    expect_all_pass_with_one_failover(b, 4);
+  }
+  SUBCASE("reset while the body streams to ICAP (allow_204 off)") {
+    knobs.allow_204 = false;
+    failover_bench b(R"({"type": "reset", "after_bytes": 0})", knobs);
+    expect_all_pass_with_one_failover(b, 4);
+  }
+}
+
+TEST_CASE("proxy: every server fails mid-exchange: fail_action after one attempt each") {
+  config_knobs knobs;
+  knobs.fail_action = "ICAP_FAIL_CLOSED";
+  const auto scenario = mock::parse_scenario(R"({"name": "flaky", "rules": [
+      {"name": "fail", "match": {"url": "/upload"}, "verdict": "clean",
+       "fault": {"type": "reset", "after_bytes": 10}}]})");
+  origin_server origin;
+  running_icap first(scenario);
+  running_icap second(scenario);
+  knobs.icap_port = first.port();
+  knobs.more_icap_ports = {second.port()};
+  knobs.upstream = origin.url();
+  record_sink sink;
+  auto proxy = std::make_unique<running_proxy>(make_config(knobs), sink);
+  const auto response = round_trip(proxy->address(), post("/upload/x.bin", patterned(900)));
+  REQUIRE(response);
+  CHECK(response->status() == 503);
+  CHECK(origin.requests().empty());
+  const auto record = only_record(sink);
+  REQUIRE(record.icap_log.request_logs.size() == 2); // each server once, no more
+  CHECK(record.icap_log.request_logs[0].action == log::icap_action::failed);
+  CHECK(record.icap_log.request_logs[1].action == log::icap_action::failed);
+  CHECK(record.icap_log.request_logs[0].icap_server_port !=
+        record.icap_log.request_logs[1].icap_server_port);
+  CHECK(record.icap_log.action == log::icap_action::failed);
+  CHECK_MESSAGE(has_code(record, log::significance_code::connection_error), codes_of(record));
+  const auto stats = proxy->stats();
+  CHECK(stats.icap_failovers == 1u);
+  CHECK(stats.icap_fail_closed == 1u);
+  CHECK(stats.icap_fail_open == 0u);
+  proxy.reset();
+}
+
+TEST_CASE("proxy: a response timeout spends the budget: no second attempt, fail_action") {
+  config_knobs knobs;
+  knobs.fail_action = "ICAP_FAIL_OPEN";
+  knobs.response_timeout_ms = 400;
+  failover_bench b(R"({"type": "stall", "ms": 3000})", knobs);
+  const auto body = patterned(1200);
+  const auto started = steady::now();
+  const auto response = b.send(post("/upload/slow.bin", body));
+  REQUIRE(response);
+  CHECK(response->status() == 200); // fail open: forwarded unscanned
+  CHECK(steady::now() - started < 2500ms);
+  const auto record = only_record(b.sink);
+  REQUIRE(record.icap_log.request_logs.size() == 1);
+  CHECK_MESSAGE(has_code(record, log::significance_code::timedout), codes_of(record));
+  const auto stats = b.proxy->stats();
+  CHECK(stats.icap_failovers == 0u);
+  CHECK(stats.icap_fail_open == 1u);
+}
+
 TEST_CASE("proxy: a body over buffer_size, exceed action closed: 413, nothing forwarded") {
   config_knobs knobs;
   knobs.buffer_size_kb = 1;

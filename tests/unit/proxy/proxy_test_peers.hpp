@@ -594,6 +594,8 @@ struct config_knobs {
   std::uint32_t buffer_size_kb = 51200;
   std::string buffer_size_exceed_action = "ICAP_FAIL_OPEN";
   std::uint32_t response_timeout_ms = 4000;
+  bool allow_204 = true;
+  std::vector<std::uint16_t> more_icap_ports; // further servers of the pool (round robin)
 };
 
 inline constexpr std::string_view scan_rule_name = "scan-uploads";
@@ -608,15 +610,21 @@ inline config::virtual_service_config make_config(const config_knobs& k) {
                        {"fail_action", k.fail_action},
                        {"buffer_size", k.buffer_size_kb},
                        {"buffer_size_exceed_action", k.buffer_size_exceed_action},
-                       {"response_timeout", k.response_timeout_ms}};
+                       {"response_timeout", k.response_timeout_ms},
+                       {"allow_204", k.allow_204}};
   j["pool_groups"] = nlohmann::json::array(
       {{{"name", "scanners"},
         {"members", nlohmann::json::array(
                         {{{"pool_ref", "/api/pool?name=mock-icap"}, {"priority_label", "10"}}})}}});
-  j["pools"] = nlohmann::json::array(
-      {{{"name", "mock-icap"},
-        {"servers", nlohmann::json::array({{{"ip", {{"addr", "127.0.0.1"}, {"type", "V4"}}},
-                                            {"port", k.icap_port}}})}}});
+  auto servers = nlohmann::json::array();
+  for (const auto port : k.more_icap_ports.empty() ? std::vector<std::uint16_t>{k.icap_port} : [&] {
+         auto all = k.more_icap_ports;
+         all.insert(all.begin(), k.icap_port);
+         return all;
+       }()) {
+    servers.push_back({{"ip", {{"addr", "127.0.0.1"}, {"type", "V4"}}}, {"port", port}});
+  }
+  j["pools"] = nlohmann::json::array({{{"name", "mock-icap"}, {"servers", servers}}});
   j["http_security_policy"] = {
       {"rules", nlohmann::json::array(
                     {{{"name", std::string(scan_rule_name)},
