@@ -452,9 +452,9 @@ void add_request_flags(CLI::App& sub, scan_command& cmd) {
 
 void add_icap_flags(CLI::App& sub, scan_command& cmd) {
   sub.add_option("--server", cmd.servers,
-                 "ICAP service URL, repeatable: a pool tried in order, failing over on "
-                 "connection errors (default: from --profile, else icapkit's built-in test "
-                 "engine on a loopback port)")
+                 "ICAP service URL, repeatable: a pool tried in order; a file whose server "
+                 "fails (refused, reset, closed, timeout) goes to the next one (default: from "
+                 "--profile, else icapkit's built-in test engine on a loopback port)")
       ->type_name("URL")
       ->allow_extra_args(false);
   sub.add_option("--profile", cmd.profile,

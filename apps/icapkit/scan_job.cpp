@@ -2,6 +2,7 @@
 
 #include "content_type.hpp"
 
+#include "icapkit/client/failover.hpp"
 #include "icapkit/log/significance.hpp"
 
 #include <unistd.h>
@@ -77,21 +78,15 @@ void build_heads(const http_template& http, const codec::uri& url, const input_b
   request.http_request = std::move(req);
 }
 
-bool worth_failing_over(const client::exchange_result& result) {
+// No connection to the server (refused, no name, connect timeout), or a TLS handshake or
+// verification that failed: the same for every file (scan says them once).
+bool could_not_connect(const client::exchange_result& result) {
   const auto& ec = result.error.code;
   return !result.icap_response &&
          (ec == net::errc::connection_refused || ec == net::errc::resolve_failed ||
-          ec == net::errc::connect_timeout);
-}
-
-// No connection to the server: what fails over, and the TLS handshake and verification, which fail
-// the same way for every file (scan says them once).
-bool could_not_connect(const client::exchange_result& result) {
-  const auto& ec = result.error.code;
-  return worth_failing_over(result) ||
-         (!result.icap_response &&
-          (ec == net::errc::tls_handshake_failed || ec == net::errc::tls_verify_failed ||
-           ec == net::errc::tls_bad_file || ec == net::errc::tls_version));
+          ec == net::errc::connect_timeout || ec == net::errc::tls_handshake_failed ||
+          ec == net::errc::tls_verify_failed || ec == net::errc::tls_bad_file ||
+          ec == net::errc::tls_version);
 }
 
 // The server order for this file: servers not known to be down first, in the given order.
@@ -135,7 +130,8 @@ file_verdict to_file_verdict(client::verdict_outcome outcome) {
 log::app_log_record make_scan_record(const scan_context& context, const scan_input& input,
                                      std::size_t index, const client::exchange_request& request,
                                      const codec::uri& url, const client::exchange_result& result,
-                                     sha256_body_source& file, bool file_complete) {
+                                     sha256_body_source& file, bool file_complete,
+                                     const std::vector<log::icap_request_log>& failed_attempts) {
   auto record =
       log::make_record(log::record_source::scan, index + 1, std::chrono::system_clock::now());
   record.client_ip = context.client_ip;
@@ -148,8 +144,11 @@ log::app_log_record make_scan_record(const scan_context& context, const scan_inp
   if (context.http.mode == codec::icap_method::reqmod && request.body != nullptr) {
     record.request_length = request.body->size();
   }
+  // Attempts that failed and went to the next --server come first, each its own request log.
+  record.icap_log.request_logs = failed_attempts;
   record.icap_log.request_logs.push_back(result.record);
-  record.icap_log.action = log::summarise_actions(record.icap_log.request_logs);
+  // The file's outcome is the last attempt's: a failover that then passed is not a failure.
+  record.icap_log.action = log::summarise_actions({result.record});
   log::apply_significance(record, log::assess_significance(result.significance));
   log::scanned_file scanned;
   scanned.path = input.path;
@@ -164,6 +163,8 @@ log::app_log_record make_scan_record(const scan_context& context, const scan_inp
 struct attempt_outcome {
   client::exchange_result result;
   codec::uri service;
+  std::vector<log::icap_request_log> failed_attempts; // before the last one, in order
+  std::vector<std::string> failovers; // "server URL: what failed", one per failed attempt
 };
 
 } // namespace
@@ -180,15 +181,17 @@ std::string expand_url(const std::string& url_template, std::string_view name) {
 
 namespace {
 
-// Runs the exchange against each server in turn while the failure is a connection failure and
-// the body can still be sent again.
+// Runs the exchange against each server in turn (each at most once) while the failure is the
+// server's (refused, reset, EOF, TLS, timeout: client/failover.hpp) and the body can be sent again
+// from its first byte: a file is reopened, stdin only when it was copied to a temporary file.
 asio::awaitable<void> exchange_with_failover(scan_context& context, const std::string& path,
                                              const body_shape& shape, const codec::uri& url,
                                              const std::string& file_type,
                                              std::unique_ptr<input_body>& body,
-                                             client::body_sink* sink,
+                                             client::file_body_sink* sink,
                                              client::exchange_request& sent, attempt_outcome& out) {
   const auto order = server_order(context);
+  const bool replayable = path != "-";
   for (std::size_t n = 0; n < order.size(); ++n) {
     client::exchange_request request;
     request.method = context.http.mode;
@@ -201,20 +204,47 @@ asio::awaitable<void> exchange_with_failover(scan_context& context, const std::s
     sent = request;
     out.service = request.service;
     out.result = co_await context.icap->exchange(std::move(request));
-    const bool last = n + 1 == order.size();
-    if (last || !worth_failing_over(out.result)) {
+    if (client::is_connection_failure(out.result)) {
+      context.server_down[order[n]] = true; // later files try the others first
+    }
+    // Each --server has its own response timeout: the budget is not shared.
+    auto decision =
+        client::decide_failover(out.result, replayable, std::chrono::steady_clock::duration::max());
+    if (decision.retry && n + 1 == order.size()) {
+      decision.retry = false;
+      if (order.size() > 1) {
+        decision.not_retried = "every --server was tried";
+      }
+    }
+    if (!decision.retry) {
+      if (!decision.not_retried.empty()) {
+        out.result.significance.failure += " (" + decision.not_retried + ")";
+      }
       co_return;
     }
-    context.server_down[order[n]] = true;
     if (body->file().bytes_read() > 0) {
-      if (path == "-") {
-        co_return; // stdin is gone; cannot be sent again
+      if (!replayable) {
+        out.result.significance.failure +=
+            " (not sent to another server: stdin was read and cannot be sent again)";
+        co_return;
       }
       body = std::make_unique<input_body>();
-      if (body->open(path, shape, &context.bytes_read)) {
+      if (auto ec = body->open(path, shape, &context.bytes_read)) {
+        out.result.significance.failure +=
+            " (not sent to another server: the file could not be opened again: " + ec.message() +
+            ")";
         co_return;
       }
     }
+    if (sink != nullptr) {
+      if (auto ec = sink->restart()) {
+        out.result.significance.failure +=
+            " (not sent to another server: --save-modified: " + ec.message() + ")";
+        co_return;
+      }
+    }
+    out.failed_attempts.push_back(out.result.record);
+    out.failovers.push_back(out.service.to_string() + ": " + out.result.error_message);
   }
 }
 
@@ -285,6 +315,9 @@ asio::awaitable<void> scan_file(scan_context& context, const scan_input& input, 
     report.verdict = file_verdict::failed;
     report.detail = "reading the file: " + drain_error.message();
   }
+  for (const auto& failover : attempt.failovers) {
+    report.verbose_lines.push_back("failed over from " + failover);
+  }
   report.verbose_lines.push_back("server " + attempt.service.to_string() + ", rule: " +
                                  (result.result.rule.empty() ? "-" : result.result.rule));
   if (result.result.reason) {
@@ -308,8 +341,8 @@ asio::awaitable<void> scan_file(scan_context& context, const scan_input& input, 
       fs::remove(partial, ec);
     }
   }
-  out.record =
-      make_scan_record(context, input, index, sent, url, result, body->file(), !drain_error);
+  out.record = make_scan_record(context, input, index, sent, url, result, body->file(),
+                                !drain_error, attempt.failed_attempts);
 }
 
 } // namespace icapkit::app

@@ -16,7 +16,7 @@ base names are exactly these, each once (order free).
 
 CHECK is PATH=VALUE (equal; VALUE compares with a string as is, with anything else as its JSON
 text, so 403 and true work), PATH~VALUE (a list contains VALUE, or a string contains it), PATH!~VALUE (the opposite),
-PATH? (present) or PATH! (absent). PATH is dotted; numbers index lists:
+PATH? (present) or PATH! (absent). PATH is dotted; numbers index lists (-1: the last element):
 icap_log.request_logs.0.opswat_log.threat_id.
 
 Prints one line per failed check naming the log, the record and what differed; exits 1 if any.
@@ -31,9 +31,9 @@ MISSING = object()
 def lookup(document, path):
     value = document
     for part in path.split("."):
-        if isinstance(value, list) and part.isdigit():
-            index = int(part)
-            if index >= len(value):
+        if isinstance(value, list) and part.lstrip("-").isdigit():
+            index = int(part)  # -1: the last element
+            if index >= len(value) or index < -len(value):
                 return MISSING
             value = value[index]
         elif isinstance(value, dict) and part in value:

@@ -106,6 +106,46 @@ records "$WORK/fault-jobs.ndjson" --files file1.txt,file2.txt,file3.txt,file4.tx
   --each icap_log.action=ICAP_FAILED significant_log~ADF_ICAP_TIMEDOUT
 note "6 files, --jobs 4, stalled server: exit $RC after ${ELAPSED_MS} ms"
 
+# Failover mid-file (issue 14): the first --server resets in the middle of its answer or closes
+# without one; the file is read again and sent to the next --server, which passes it. Exit 0, the
+# record holds both attempts (the failed one first), and -v says where it failed over from.
+healthy_ports=$WORK/healthy.ports
+timeout -k 5 120 "$bin" serve --listen 127.0.0.1:0 --port-file "$healthy_ports" --threads 1 -q \
+  --vendor generic </dev/null >"$WORK/healthy.serve.out" 2>&1 &
+background_pids+=($!)
+for _ in $(seq 1 200); do
+  [ -s "$healthy_ports" ] && break
+  sleep 0.05
+done
+[ -s "$healthy_ports" ] || die "icapkit serve did not start (see $WORK/healthy.serve.out)"
+healthy_url=icap://127.0.0.1:$(sed -n 1p "$healthy_ports" | sed 's/.*://')/avscan
+for mode in reset close; do
+  start_fake "$mode"
+  name=failover-$mode
+  icapkit "$name" scan -v --vendor generic --server "icap://127.0.0.1:$fake_port/fake" \
+    --server "$healthy_url" --timeout $timeout_ms --log "$WORK/$name.ndjson" "$sample"
+  expect_rc "$name" 0 "a file the second --server passed after the first failed mid-exchange"
+  expect_output "$name" "failed over from icap://127\.0\.0\.1:$fake_port/fake" \
+    "which server failed and that the file went to the next one"
+  validate "$WORK/$name.ndjson"
+  records "$WORK/$name.ndjson" --count 1 --file upload.txt icap_log.action=ICAP_PASSED \
+    icap_log.request_logs.0.action=ICAP_FAILED "icap_log.request_logs.0.icap_server_port=$fake_port" \
+    icap_log.request_logs.1.action=ICAP_PASSED significant=false
+  # The healthy server got the whole file, from its first byte.
+  grep -q "REQMOD on" "$WORK/fake-$mode.log" || fail "$name: the failing server never saw the file"
+  note "$mode then healthy: exit $RC, two attempts in the record"
+done
+
+# stdin that is not kept cannot be sent again once read: no failover, and the record says why.
+start_fake reset
+icapkit failover-stdin --stdin "$sample" scan --vendor generic \
+  --server "icap://127.0.0.1:$fake_port/fake" --server "$healthy_url" --timeout $timeout_ms \
+  --log "$WORK/failover-stdin.ndjson" -
+expect_rc failover-stdin 2 "stdin lost mid-exchange cannot go to the next server"
+validate "$WORK/failover-stdin.ndjson"
+records "$WORK/failover-stdin.ndjson" --count 1 icap_log.action=ICAP_FAILED \
+  "significance~not sent to another server: the request body was streamed and cannot be sent again"
+
 # `options` against a server that never answers.
 start_fake silent
 icapkit options-silent options --timeout $timeout_ms "icap://127.0.0.1:$fake_port/fake"

@@ -234,7 +234,11 @@ icapkit failover scan --server "icap://127.0.0.1:$down/recsvc" --server "$url" -
 expect_rc failover 0 "the second server scans both files"
 records "$log" --count 2 method=REQMOD
 records "$WORK/failover.out" --count 2 --each icap_log.action=ICAP_PASSED \
-  "icap_log.request_logs.0.icap_server_port=$rec_port" "icap_log.request_logs.0.icap_absolute_uri~:$rec_port/recsvc"
+  "icap_log.request_logs.-1.icap_server_port=$rec_port" "icap_log.request_logs.-1.icap_absolute_uri~:$rec_port/recsvc"
+# The first file's record keeps the refused attempt; the second file went to the up server at once.
+records "$WORK/failover.out" --file clean.txt icap_log.request_logs.0.action=ICAP_FAILED \
+  "icap_log.request_logs.0.icap_absolute_uri~:$down/recsvc" icap_log.request_logs.2!
+records "$WORK/failover.out" --file clean.pdf icap_log.request_logs.1!
 icapkit failover-verbose scan --server "icap://127.0.0.1:$down/recsvc" --server "$url" -v "$f/clean.txt"
 expect_rc failover-verbose 0 "the second server scans the file"
 expect_output failover-verbose "server icap://127\.0\.0\.1:$rec_port/recsvc" "the server that answered"

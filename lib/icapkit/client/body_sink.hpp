@@ -60,6 +60,8 @@ public:
   file_body_sink& operator=(const file_body_sink&) = delete;
 
   std::error_code open(const std::string& path);
+  // Drops what was written and starts the same file again (an exchange sent to another server).
+  std::error_code restart() { return open(std::string(path_)); }
   std::error_code write(std::string_view data) override;
   std::error_code finish() override;
   const std::string& path() const noexcept { return path_; }
