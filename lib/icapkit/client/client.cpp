@@ -308,10 +308,12 @@ asio::awaitable<options_reply> client_core::options(const codec::uri& service, b
     }
     run = attempt{};
     co_await run_once(service, key, request, ts, deadline, run);
-    // An idle connection the server had closed meanwhile: once more on a fresh one.
+    // An idle connection the server had closed meanwhile: once more on a fresh one (the other
+    // idle ones to that server went the same way: a restarted server drops them all).
     if (!(run.report.error.code && run.slot.reused && !run.report.any_response_bytes)) {
       break;
     }
+    pool_.close_idle(run.slot.key);
   }
   keep_buffers(std::move(buffers));
   reply.latency = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
@@ -421,6 +423,11 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
     const auto& report = plan.run.report;
     const bool dead_idle = report.error.code && plan.run.slot.reused && !report.any_response_bytes;
     const bool replayable = body == nullptr || plan.sent->bytes_read() == 0 || request.reopen_body;
+    if (dead_idle) {
+      // The other idle connections to that server went the same way (a restarted server drops
+      // them all): the next exchange, and a retry here, connect anew.
+      pool_.close_idle(plan.run.slot.key);
+    }
     if (!dead_idle || !replayable || tries > 0) {
       break;
     }

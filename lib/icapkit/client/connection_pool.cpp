@@ -102,6 +102,19 @@ void connection_pool::close_idle() noexcept {
   }
 }
 
+void connection_pool::close_idle(const pool_key& key) noexcept {
+  auto found = servers_.find(key);
+  if (found == servers_.end()) {
+    return;
+  }
+  for (auto& connection : found->second.idle) {
+    if (connection) {
+      connection->close();
+    }
+  }
+  found->second.idle.clear();
+}
+
 std::size_t connection_pool::idle_count(const pool_key& key) const {
   auto found = servers_.find(key);
   return found == servers_.end() ? 0 : found->second.idle.size();

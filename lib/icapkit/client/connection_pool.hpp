@@ -60,6 +60,9 @@ public:
 
   // Closes every idle connection; slots in use are not affected.
   void close_idle() noexcept;
+  // Closes the idle connections to one server: one of them turned out dead (a server restarted
+  // drops them all), so the next acquire() connects anew.
+  void close_idle(const pool_key& key) noexcept;
 
   std::size_t idle_count(const pool_key& key) const;
   std::size_t in_use(const pool_key& key) const;

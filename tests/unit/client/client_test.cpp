@@ -538,7 +538,9 @@ TEST_CASE("Connection: close makes the next exchange reconnect") {
   run_test(io, [&]() -> asio::awaitable<void> {
     client c(io.get_executor(), test_settings());
     codec::memory_body_source a("a");
-    auto first = co_await c.exchange(reqmod(server.uri(), &a));
+    auto retryable = reqmod(server.uri(), &a);
+    retryable.reopen_body = [] { return std::make_unique<codec::memory_body_source>("a"); };
+    auto first = co_await c.exchange(retryable);
     codec::memory_body_source b("b");
     auto second = co_await c.exchange(reqmod(server.uri(), &b));
     server.stop();
@@ -546,6 +548,55 @@ TEST_CASE("Connection: close makes the next exchange reconnect") {
     CHECK(second.result.outcome == verdict_outcome::passed);
     CHECK(second.connection_reused == false);
     CHECK(server.connections == 2); // OPTIONS + first on one, second on a new one
+  });
+}
+
+TEST_CASE("a restarted server: every stale pooled connection goes at once, one new one serves") {
+  asio::io_context io;
+  fake_icap_server server(io, [](session& s, received_request&) -> asio::awaitable<bool> {
+    // Long enough for the three exchanges below to overlap: three pooled connections.
+    asio::steady_timer pause(s.stream().get_executor(), 30ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    s.end_after_preview();
+    co_return co_await s.send(icap_204());
+  });
+  run_test(io, [&]() -> asio::awaitable<void> {
+    client c(io.get_executor(), test_settings());
+    REQUIRE((co_await c.options(server.uri())).ok());
+    std::size_t finished = 0;
+    asio::steady_timer all_done(io, std::chrono::steady_clock::time_point::max());
+    std::vector<std::unique_ptr<codec::memory_body_source>> bodies;
+    for (int i = 0; i < 3; ++i) {
+      bodies.push_back(std::make_unique<codec::memory_body_source>("body"));
+      asio::co_spawn(io, c.exchange(reqmod(server.uri(), bodies.back().get())),
+                     [&](std::exception_ptr, exchange_result r) {
+                       CHECK(r.result.outcome == verdict_outcome::passed);
+                       if (++finished == 3) {
+                         all_done.cancel();
+                       }
+                     });
+    }
+    std::error_code ignored;
+    co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    REQUIRE(server.max_concurrent == 3);
+    // The server restarts: its end of every pooled connection is gone.
+    server.close_connections();
+    asio::steady_timer settle(io, 50ms);
+    co_await settle.async_wait(asio::use_awaitable);
+    const auto before = server.connections;
+    codec::memory_body_source a("a");
+    auto retryable = reqmod(server.uri(), &a);
+    retryable.reopen_body = [] { return std::make_unique<codec::memory_body_source>("a"); };
+    auto first = co_await c.exchange(retryable);
+    codec::memory_body_source b("b");
+    auto second = co_await c.exchange(reqmod(server.uri(), &b));
+    server.stop();
+    // The first stale connection failed before any answer; the other two went with it, and the
+    // retry connected anew: no exchange fails because the server restarted.
+    CHECK_MESSAGE(first.result.outcome == verdict_outcome::passed, first.error_message);
+    CHECK_MESSAGE(second.result.outcome == verdict_outcome::passed, second.error_message);
+    CHECK(second.connection_reused == true);
+    CHECK(server.connections == before + 1);
   });
 }
 

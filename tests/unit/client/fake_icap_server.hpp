@@ -197,6 +197,13 @@ public:
     gate_open_ = true;
     gate_.cancel();
   }
+  // Closes every open connection but goes on accepting: what a restarted server looks like to a
+  // client that pooled connections to it.
+  void close_connections() {
+    for (auto* s : live_) {
+      s->close();
+    }
+  }
   void stop() {
     open_gate();
     std::error_code ignored;
