@@ -314,10 +314,14 @@ asio::awaitable<options_reply> client_core::options(const codec::uri& service, b
       break;
     }
     pool_.close_idle(run.slot.key);
+    if (!settings_.retry_dead_idle) {
+      break;
+    }
   }
   keep_buffers(std::move(buffers));
   reply.latency = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
   reply.response = run.report.response;
+  reply.connection_reused = run.slot.reused;
   if (run.report.error.code) {
     reply.error = run.report.error;
     reply.error_message = run.report.error_message;
@@ -392,7 +396,7 @@ bool same_digest(const std::array<unsigned char, 32>& a, const std::array<unsign
 } // namespace
 
 // Sends the request (once more on a fresh connection when a reused one turned out dead before
-// any answer and the body can be produced again).
+// any answer, the body can be produced again and settings.retry_dead_idle).
 asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_result& result) {
   auto& request = plan.request;
   transaction_settings ts;
@@ -428,7 +432,7 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
       // them all): the next exchange, and a retry here, connect anew.
       pool_.close_idle(plan.run.slot.key);
     }
-    if (!dead_idle || !replayable || tries > 0) {
+    if (!dead_idle || !replayable || tries > 0 || !settings_.retry_dead_idle) {
       break;
     }
     if (body != nullptr && plan.sent->bytes_read() > 0) {
@@ -556,6 +560,7 @@ asio::awaitable<exchange_result> client_core::exchange(exchange_request request)
       plan.run.report.error_message = reply.error_message;
       plan.run.report.response = reply.response;
       plan.run.report.timed_out = net::is_timeout(reply.error.code);
+      plan.run.slot.reused = reply.connection_reused;
       conclude(plan, result);
       co_return result;
     }

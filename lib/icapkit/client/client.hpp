@@ -56,6 +56,11 @@ struct client_settings {
   std::size_t max_connections_per_server = 4; // further capped by OPTIONS Max-Connections
   // false: every exchange on a new connection, closed after it ("Connection: close" is sent).
   bool keep_alive = true;
+  // A reused pooled connection that fails before any response byte (the server closed or reset
+  // it while idle) is retried once on a new connection, when the body can be produced again.
+  // false: that failure is the exchange's result (connection_reused set), as `icapkit load`
+  // wants: a load test counts every failure the server caused.
+  bool retry_dead_idle = true;
   std::string nsx_status_url = "https://user.lastline.com/portal#/analyst/task/$uuid/overview";
   std::optional<std::string> pool_name;
   std::optional<std::string> pool_uuid;
@@ -157,6 +162,7 @@ struct options_reply {
   std::string error_message; // set on any failure: "OPTIONS answered 404 Service not found"
   std::chrono::milliseconds latency{0};
   bool from_cache = false;
+  bool connection_reused = false; // the OPTIONS went out on a pooled connection
   bool ok() const noexcept { return options.has_value(); }
 };
 

@@ -600,6 +600,91 @@ TEST_CASE("a restarted server: every stale pooled connection goes at once, one n
   });
 }
 
+// Answers with 204 and closes the connection without saying so (no "Connection: close"): the
+// client keeps it, and the next exchange finds it dead before any answer.
+asio::awaitable<bool> answer_204_then_close(session& s, received_request&) {
+  s.end_after_preview();
+  co_await s.send(icap_204());
+  co_return false;
+}
+
+TEST_CASE("a reused connection the server closed while idle: retried once on a new one") {
+  asio::io_context io;
+  fake_icap_server server(io, answer_204_then_close);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    auto settings = test_settings();
+    settings.fetch_options = false;
+    client c(io.get_executor(), settings);
+    codec::memory_body_source a("a");
+    auto first = co_await c.exchange(reqmod(server.uri(), &a));
+    codec::memory_body_source b("b");
+    auto request = reqmod(server.uri(), &b);
+    // The body went out on the dead connection: the retry needs it again.
+    request.reopen_body = [] { return std::make_unique<codec::memory_body_source>("b"); };
+    auto second = co_await c.exchange(std::move(request));
+    server.stop();
+    CHECK(first.result.outcome == verdict_outcome::passed);
+    CHECK(second.result.outcome == verdict_outcome::passed);
+    CHECK_FALSE(second.connection_reused); // the retry's connection
+    CHECK(server.connections == 2);
+    CHECK(server.requests.size() == 2);
+  });
+}
+
+TEST_CASE("retry_dead_idle off: the dead reused connection is the result, marked reused") {
+  asio::io_context io;
+  fake_icap_server server(io, answer_204_then_close);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    auto settings = test_settings();
+    settings.retry_dead_idle = false;
+    client c(io.get_executor(), settings);
+    // OPTIONS opens the connection, the first exchange reuses it and the server closes it.
+    codec::memory_body_source a("a");
+    auto first = co_await c.exchange(reqmod(server.uri(), &a));
+    codec::memory_body_source b("b");
+    auto request = reqmod(server.uri(), &b);
+    request.reopen_body = [] { return std::make_unique<codec::memory_body_source>("b"); };
+    auto second = co_await c.exchange(std::move(request));
+    codec::memory_body_source d("d");
+    auto third = co_await c.exchange(reqmod(server.uri(), &d));
+    server.stop();
+    CHECK(first.result.outcome == verdict_outcome::passed);
+    CHECK(first.connection_reused);
+    CHECK(second.result.outcome == verdict_outcome::failed);
+    CHECK(second.connection_reused);
+    CHECK((second.error.code == net::errc::connection_reset ||
+           second.error.code == net::errc::closed_by_peer));
+    CHECK(second.significance.connection_error);
+    CHECK(third.result.outcome == verdict_outcome::passed);
+    CHECK_FALSE(third.connection_reused);
+    CHECK(server.connections == 2);
+    CHECK(server.requests.size() == 2); // the second exchange never reached the script
+  });
+}
+
+TEST_CASE("retry_dead_idle off: an OPTIONS on a dead reused connection fails, marked reused") {
+  asio::io_context io;
+  fake_icap_server server(io, answer_204_then_close);
+  server.options_response = "ICAP/1.0 200 OK\r\nMethods: REQMOD\r\nISTag: \"fake-1\"\r\n"
+                            "Allow: 204\r\nOptions-TTL: 3600\r\nEncapsulated: null-body=0\r\n\r\n";
+  run_test(io, [&]() -> asio::awaitable<void> {
+    auto settings = test_settings();
+    settings.retry_dead_idle = false;
+    settings.fetch_options = false;
+    client c(io.get_executor(), settings);
+    codec::memory_body_source a("a");
+    auto first = co_await c.exchange(reqmod(server.uri(), &a));
+    auto dead = co_await c.options(server.uri(), false);
+    auto fresh = co_await c.options(server.uri(), false);
+    server.stop();
+    CHECK(first.result.outcome == verdict_outcome::passed);
+    CHECK_FALSE(dead.ok());
+    CHECK(dead.connection_reused);
+    CHECK(fresh.ok());
+    CHECK_FALSE(fresh.connection_reused);
+  });
+}
+
 TEST_CASE("Max-Connections: 1 makes concurrent exchanges take turns on one connection") {
   asio::io_context io;
   std::size_t in_flight = 0;
