@@ -1,7 +1,7 @@
 #include "icapkit/load/generator.hpp"
 
 #include "icapkit/codec/body_source.hpp"
-#include "icapkit/codec/errc.hpp"
+#include "icapkit/load/error_kind.hpp"
 #include "icapkit/net/errc.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -165,26 +165,6 @@ struct thread_state {
   std::mt19937_64 rng;
 };
 
-error_kind classify_error(const client::exchange_result& r) {
-  const auto& ec = r.error.code;
-  if (r.icap_response && r.icap_response->status == 503) {
-    return error_kind::overload;
-  }
-  if (r.timed_out || net::is_timeout(ec)) {
-    return error_kind::timeout;
-  }
-  if (ec == net::errc::connection_refused || ec == net::errc::resolve_failed) {
-    return error_kind::refused;
-  }
-  if (ec == net::errc::connection_reset || ec == net::errc::closed_by_peer) {
-    return error_kind::reset;
-  }
-  if (ec && ec.category() == codec::codec_category()) {
-    return error_kind::protocol;
-  }
-  return error_kind::other;
-}
-
 static_assert(static_cast<std::size_t>(client::exchange_phase::response) + 1 == timeout_phase_count,
               "timeouts_by_phase is indexed by client::exchange_phase");
 
@@ -303,7 +283,15 @@ client::exchange_request build_request(const shared_run& run, const slot& s,
   return request;
 }
 
-// Returns true when the server refused the connection (nothing was exchanged).
+// Whether a failure means there was nothing to connect to (refused, or the name did not
+// resolve): a closed-model connection backs off then.
+bool nothing_to_connect_to(const client::exchange_result& r) {
+  return r.result.outcome == client::verdict_outcome::failed &&
+         (r.error.code == net::errc::connection_refused ||
+          r.error.code == net::errc::resolve_failed);
+}
+
+// Returns true when there was nothing to connect to (nothing was exchanged).
 asio::awaitable<bool> one_request(thread_state& ts, slot s, steady::time_point intended) {
   auto& run = *ts.run;
   const auto& settings = *run.settings;
@@ -328,8 +316,7 @@ asio::awaitable<bool> one_request(thread_state& ts, slot s, steady::time_point i
   // Closed model: nothing is scheduled, a request is due when it starts.
   record(ts, s, result, sample, settings.model == load_model::closed ? started : intended, started,
          ended);
-  co_return result.result.outcome == client::verdict_outcome::failed&& classify_error(result) ==
-      error_kind::refused;
+  co_return nothing_to_connect_to(result);
 }
 
 asio::awaitable<void> discard(asio::awaitable<bool> task) {
@@ -657,6 +644,7 @@ generator_result run_load(const generator_settings& s) {
                            ? std::max<std::size_t>(1, share_of(in_flight_total, t, threads))
                            : generator_settings::default_max_in_flight;
     auto settings = s.client;
+    settings.retry_dead_idle = false; // a load test counts every failure the server caused
     settings.max_connections_per_server =
         s.model == load_model::closed ? share_of(connections, t, threads) : ts.max_in_flight;
     auto& context = *state->contexts.emplace_back(std::make_unique<asio::io_context>());

@@ -10,6 +10,10 @@
 // actual send. A request whose send starts more than 1 ms after its intended time is "late". When
 // max_in_flight requests of the thread are already outstanding at an intended time, the request
 // is "dropped": counted, never sent (k6's dropped_iterations).
+//
+// Every failure counts as it happened, by error_kind: the client does not retry a reused
+// connection the server closed while idle (client_settings::retry_dead_idle is off here), so a
+// server that drops keep-alive connections shows as reset_reused_connection failures.
 #include "icapkit/client/client.hpp"
 #include "icapkit/codec/uri.hpp"
 #include "icapkit/load/load_summary.hpp"
@@ -70,7 +74,8 @@ private:
 struct generator_settings {
   generator_settings() {} // NOLINT(modernize-use-equals-default): keeps it a non-aggregate
   std::vector<codec::uri> services; // used round robin, request by request
-  client::client_settings client;   // max_connections_per_server is set per thread
+  // max_connections_per_server is set per thread, retry_dead_idle to false.
+  client::client_settings client;
   codec::icap_method mode = codec::icap_method::reqmod;
 
   load_model model = load_model::closed;

@@ -12,11 +12,9 @@ namespace icapkit::load {
 namespace {
 
 constexpr std::string_view format_name = "icapkit-load-summary";
-constexpr int format_version = 1;
-
-constexpr std::array<error_kind, error_kind_count> all_error_kinds = {
-    error_kind::refused,  error_kind::reset,    error_kind::timeout,
-    error_kind::overload, error_kind::protocol, error_kind::other};
+constexpr int format_version = 2;
+// Version 1 counted every reset as "reset", with no split by connection.
+constexpr int unsplit_resets_version = 1;
 
 // The plain counters, by their JSON names, so to_json and from_json cannot disagree.
 template <typename Counts, typename F>
@@ -63,7 +61,26 @@ bool read_uint(const nlohmann::json& j, const std::string& name, std::uint64_t& 
   return true;
 }
 
-bool counts_from_json(const nlohmann::json& j, load_counts& counts, std::string& error) {
+bool errors_from_json(const nlohmann::json& errors, int version, load_counts& counts,
+                      std::string& error) {
+  for (const auto kind : all_error_kinds) {
+    std::string name(to_string(kind));
+    if (version == unsplit_resets_version && kind == error_kind::reset_reused_connection) {
+      continue; // stays 0
+    }
+    if (version == unsplit_resets_version && kind == error_kind::reset_new_connection) {
+      name = "reset";
+    }
+    if (!read_uint(errors, name, counts.errors[static_cast<std::size_t>(kind)], error)) {
+      error = "counts.errors." + error;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool counts_from_json(const nlohmann::json& j, int version, load_counts& counts,
+                      std::string& error) {
   if (!j.is_object()) {
     error = "counts: not an object";
     return false;
@@ -80,12 +97,8 @@ bool counts_from_json(const nlohmann::json& j, load_counts& counts, std::string&
     error = ok ? "counts.errors: missing or not an object" : error;
     return false;
   }
-  for (const auto kind : all_error_kinds) {
-    if (!read_uint(*errors, std::string(to_string(kind)),
-                   counts.errors[static_cast<std::size_t>(kind)], error)) {
-      error = "counts.errors." + error;
-      return false;
-    }
+  if (!errors_from_json(*errors, version, counts, error)) {
+    return false;
   }
   const auto phases = j.find("timeouts_by_phase");
   if (phases == j.end() || !phases->is_object()) {
@@ -137,7 +150,8 @@ bool series_from_json(const nlohmann::json& j, std::vector<second_counts>& serie
   return true;
 }
 
-bool measurements_from_json(const nlohmann::json& j, load_measurements& m, std::string& error) {
+bool measurements_from_json(const nlohmann::json& j, int version, load_measurements& m,
+                            std::string& error) {
   const auto histograms = j.find("histograms");
   if (histograms == j.end() || !histograms->is_object()) {
     error = "histograms: missing or not an object";
@@ -150,7 +164,7 @@ bool measurements_from_json(const nlohmann::json& j, load_measurements& m, std::
       !histogram_member(*histograms, "connect", m.connect, error) ||
       !histogram_member(*histograms, "tls", m.tls, error) ||
       !histogram_member(*histograms, "preview_decision", m.preview_decision, error) ||
-      !counts_from_json(counts == j.end() ? nlohmann::json() : *counts, m.counts, error) ||
+      !counts_from_json(counts == j.end() ? nlohmann::json() : *counts, version, m.counts, error) ||
       !series_from_json(j.contains("series") ? j["series"] : nlohmann::json(), m.series, error)) {
     return false;
   }
@@ -243,24 +257,6 @@ void write_percentiles(std::ostream& out, const char* label, const histogram& h)
 
 } // namespace
 
-std::string_view to_string(error_kind kind) noexcept {
-  switch (kind) {
-  case error_kind::refused:
-    return "refused";
-  case error_kind::reset:
-    return "reset";
-  case error_kind::timeout:
-    return "timeout";
-  case error_kind::overload:
-    return "overload";
-  case error_kind::protocol:
-    return "protocol";
-  case error_kind::other:
-    break;
-  }
-  return "other";
-}
-
 void load_counts::merge(const load_counts& other) noexcept {
   requests += other.requests;
   passed += other.passed;
@@ -352,10 +348,14 @@ std::optional<load_summary> load_summary::from_json(const nlohmann::json& j, std
             std::string(format_name) + "\")";
     return std::nullopt;
   }
-  if (!j.contains("version") || j["version"] != format_version) {
-    error = "version: unsupported (expected " + std::to_string(format_version) + ")";
+  const auto version_member = j.find("version");
+  if (version_member == j.end() || !version_member->is_number_integer() ||
+      (*version_member != format_version && *version_member != unsplit_resets_version)) {
+    error = "version: unsupported (expected " + std::to_string(unsplit_resets_version) + " or " +
+            std::to_string(format_version) + ")";
     return std::nullopt;
   }
+  const int version = version_member->get<int>();
   load_summary s;
   if (!string_member(j, "tool_version", s.tool_version, error) ||
       !string_member(j, "started_at", s.started_at, error) ||
@@ -368,8 +368,8 @@ std::optional<load_summary> load_summary::from_json(const nlohmann::json& j, std
   }
   s.target_rps = j["target_rps"].get<double>();
   s.settings = j.value("settings", nlohmann::json::object());
-  if (!measurements_from_json(j, s.measured, error) || !thresholds_from_json(j, s, error) ||
-      !interruption_from_json(j, s, error)) {
+  if (!measurements_from_json(j, version, s.measured, error) ||
+      !thresholds_from_json(j, s, error) || !interruption_from_json(j, s, error)) {
     return std::nullopt;
   }
   return s;
@@ -413,6 +413,7 @@ threshold_inputs inputs_of(const load_summary& summary) {
   }
   in.requests = m.counts.requests;
   in.errors = m.counts.failed;
+  in.errors_by_kind = m.counts.errors;
   in.timeouts = m.counts.timeouts;
   in.slow = m.counts.slow;
   in.requests_per_second = summary.achieved_rps();

@@ -3,6 +3,7 @@
 // built from it. Summaries of the shards of one run merge exactly (`icapkit report --merge`):
 // histograms and counts add, the series adds second by second, percentiles are recomputed from
 // the merged histograms and never averaged (DESIGN.md section 9).
+#include "icapkit/load/error_kind.hpp"
 #include "icapkit/load/histogram.hpp"
 #include "icapkit/load/thresholds.hpp"
 
@@ -19,12 +20,6 @@
 #include <vector>
 
 namespace icapkit::load {
-
-// Why a request failed. overload is an ICAP 503; protocol a response that does not parse;
-// other covers the remaining ICAP error statuses and failures.
-enum class error_kind { refused, reset, timeout, overload, protocol, other };
-inline constexpr std::size_t error_kind_count = 6;
-std::string_view to_string(error_kind kind) noexcept;
 
 // Where a timed-out request was when its deadline fired (client::exchange_phase, same order).
 inline constexpr std::size_t timeout_phase_count = 7;
@@ -90,9 +85,13 @@ struct load_summary {
   bool interrupted() const noexcept { return !interrupted_by.empty(); }
 
   double achieved_rps() const noexcept;
-  // {"format":"icapkit-load-summary","version":1,...,"interrupted":false,...}; histograms via
-  // histogram::to_json. "signal" and "abandoned" are written only for an interrupted run;
-  // from_json takes the three as absent (not interrupted) in older summaries.
+  // {"format":"icapkit-load-summary","version":2,...,"interrupted":false,...}; histograms via
+  // histogram::to_json; counts.errors has one member per error_kind. "signal" and "abandoned"
+  // are written only for an interrupted run; from_json takes the three as absent (not
+  // interrupted) in older summaries. from_json also reads version 1, written before resets were
+  // split by connection: its errors.reset is read as reset_new_connection (that client retried
+  // a reused connection that failed before any answer on a new one, so its resets were on new
+  // connections, but for a reused one reset in mid-answer).
   nlohmann::json to_json() const;
   // Validates; on failure returns nullopt and names the member in `error`.
   static std::optional<load_summary> from_json(const nlohmann::json& j, std::string& error);

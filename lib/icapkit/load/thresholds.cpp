@@ -86,8 +86,21 @@ std::optional<double> read_number(std::string_view s) {
   return value;
 }
 
-// Fills phase, metric and percentile from the left side ("connect.p99.9"); returns the problem.
+constexpr std::string_view errors_of_kind = "errors.";
+
+// Fills phase, metric and percentile from the left side ("connect.p99.9"), or metric and kind
+// ("errors.refused"); returns the problem.
 std::string read_metric(std::string_view left, threshold& t) {
+  if (left.starts_with(errors_of_kind)) {
+    const auto name = left.substr(errors_of_kind.size());
+    t.kind = error_kind_from_string(name);
+    if (!t.kind) {
+      return "unknown error kind '" + std::string(name) + "' (" + std::string(error_kind_names()) +
+             ")";
+    }
+    t.metric = threshold_metric::errors;
+    return {};
+  }
   const auto dot = left.find('.');
   bool has_phase = false;
   if (dot != std::string_view::npos && dot > 0 && is_letter(left[0]) &&
@@ -115,7 +128,7 @@ std::string read_metric(std::string_view left, threshold& t) {
     t.percentile = *p;
   } else {
     return "unknown metric '" + std::string(left) +
-           "' (pN, max, mean, errors, timeouts, slow, rps)";
+           "' (pN, max, mean, errors, errors.KIND, timeouts, slow, rps)";
   }
   if (has_phase && !is_latency(t.metric)) {
     return "a phase applies only to latency metrics (pN, max, mean), not " + std::string(left);
@@ -199,8 +212,8 @@ std::optional<threshold> parse_threshold(std::string_view text, std::string& err
   const auto op_at = whole.find_first_of("<>=");
   t.label = std::string(trim(whole.substr(0, std::min(op_at, whole.size()))));
   if (t.label.empty()) {
-    return fail("expected a metric (pN, max, mean, errors, timeouts, slow, rps) before the "
-                "comparison");
+    return fail("expected a metric (pN, max, mean, errors, errors.KIND, timeouts, slow, rps) "
+                "before the comparison");
   }
   if (const auto problem = read_metric(t.label, t); !problem.empty()) {
     return fail(problem);
@@ -275,7 +288,8 @@ threshold_result evaluate_latency(const threshold& t, const threshold_inputs& in
 }
 
 threshold_result evaluate_outcome(const threshold& t, const threshold_inputs& inputs) {
-  const std::uint64_t n = t.metric == threshold_metric::errors     ? inputs.errors
+  const std::uint64_t n = t.kind ? inputs.errors_by_kind[static_cast<std::size_t>(*t.kind)]
+                          : t.metric == threshold_metric::errors   ? inputs.errors
                           : t.metric == threshold_metric::timeouts ? inputs.timeouts
                                                                    : inputs.slow;
   if (!t.is_percentage) {

@@ -6,16 +6,21 @@
 //   threshold := [PHASE "."] METRIC OP VALUE
 //   PHASE     := connect | tls | options | preview | total      (latency metrics only; default
 //   total) METRIC    := "p" N (a percentile 0..100: p50, p99, p99.9, p99.99) | max | mean (latency)
-//              | errors | timeouts | slow                                            (outcomes)
+//              | errors | errors.KIND | timeouts | slow                              (outcomes)
 //              | rps                                                      (requests per second)
 //   OP        := < | <= | > | >=
 //   VALUE     := a duration for latency metrics: NUMBER [us | ms | s | m | h], a bare number is ms
 //              | NUMBER "%" (of all requests) or a whole count, for errors, timeouts and slow
 //              | NUMBER for rps
 //   NUMBER    := digits ["." digits]
-// Examples: p99<200ms, p50<=20ms, connect.p99<10ms, max<2s, errors<0.1%, errors<=5, rps>500.
+//   KIND      := an error_kind's name (refused, reset_new_connection, reset_reused_connection,
+//                timeout, overload, protocol, other): only the failures of that kind
+// Examples: p99<200ms, p50<=20ms, connect.p99<10ms, max<2s, errors<0.1%, errors<=5, rps>500,
+// errors.reset_reused_connection<1.
+#include "icapkit/load/error_kind.hpp"
 #include "icapkit/load/histogram.hpp"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -38,6 +43,8 @@ struct threshold {
   latency_phase phase = latency_phase::total;
   threshold_metric metric = threshold_metric::percentile;
   double percentile = 0; // for threshold_metric::percentile
+  // errors.KIND: threshold_metric::errors counts only the failures of this kind.
+  std::optional<error_kind> kind;
   comparison op = comparison::less;
   // Microseconds for latency metrics, requests per second for rps, a count or a percentage (see
   // is_percentage) for errors, timeouts and slow.
@@ -57,6 +64,7 @@ struct threshold_inputs {
   std::map<latency_phase, const histogram*> latencies;
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;
+  std::array<std::uint64_t, error_kind_count> errors_by_kind{}; // by error_kind
   std::uint64_t timeouts = 0;
   std::uint64_t slow = 0;
   double requests_per_second = 0;

@@ -37,6 +37,20 @@ mock::scenario delay_all(std::chrono::milliseconds delay) {
   return rules;
 }
 
+mock::scenario fault_all(mock::fault_type type) {
+  mock::rule faulty;
+  faulty.name = "fault";
+  faulty.fault.type = type;
+  mock::scenario rules;
+  rules.name = "faults";
+  rules.rules.push_back(faulty);
+  return rules;
+}
+
+std::uint64_t errors_of(const load_counts& c, error_kind kind) {
+  return c.errors[static_cast<std::size_t>(kind)];
+}
+
 } // namespace
 
 TEST_CASE("the EICAR rule marks exactly floor(n * ratio) of the first n requests") {
@@ -163,6 +177,26 @@ TEST_CASE("closed model: a server that goes away is not hammered with connects")
   CHECK(c.passed >= 20);
   CHECK(refused >= 2);
   CHECK(refused <= 40);
+}
+
+TEST_CASE("resets are counted on the connection they hit, never retried away") {
+  // The server closes every connection instead of answering. The first request goes out on the
+  // connection the OPTIONS opened (reused: a client that retried it on a new one would hide that
+  // failure), each later one on a new connection.
+  for (const auto type : {mock::fault_type::close_before_answer, mock::fault_type::reset}) {
+    INFO(static_cast<int>(type));
+    running_icap icap(fault_all(type));
+    auto s = settings_for(icap.port());
+    s.connections = 1;
+    s.requests = 6;
+    const auto result = run_load(s);
+    const auto& c = result.measured.counts;
+    CHECK(c.requests == 6);
+    CHECK(c.failed == 6);
+    CHECK(errors_of(c, error_kind::reset_reused_connection) == 1);
+    CHECK(errors_of(c, error_kind::reset_new_connection) == 5);
+    CHECK(result.measured.connect.count() == 5);
+  }
 }
 
 TEST_CASE("timeout phase names follow client::exchange_phase") {

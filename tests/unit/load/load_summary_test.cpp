@@ -254,4 +254,81 @@ TEST_CASE("a summary without the interruption fields reads as a complete run; me
                          "finished\n") != std::string::npos);
 }
 
+TEST_CASE("failures by kind: resets split by connection, in JSON, text, Prometheus, thresholds") {
+  auto s = make_summary(0, 100);
+  auto& c = s.measured.counts;
+  const auto add = [&](error_kind kind, std::uint64_t n) {
+    c.errors[static_cast<std::size_t>(kind)] += n;
+    c.failed += n;
+    c.requests += n;
+  };
+  add(error_kind::refused, 3);
+  add(error_kind::reset_new_connection, 4);
+  add(error_kind::reset_reused_connection, 5);
+  s.thresholds = {"errors.reset_reused_connection<1", "errors.refused<=3"};
+  CHECK_FALSE(evaluate_thresholds(s));
+  CHECK(s.threshold_results[0].observed == "errors.reset_reused_connection = 5");
+  CHECK(s.threshold_results[1].passed);
+
+  const auto j = s.to_json();
+  CHECK(j["version"] == 2);
+  CHECK(j["counts"]["errors"]["refused"] == 3);
+  CHECK(j["counts"]["errors"]["reset_new_connection"] == 4);
+  CHECK(j["counts"]["errors"]["reset_reused_connection"] == 5);
+  CHECK_FALSE(j["counts"]["errors"].contains("reset"));
+  std::string error;
+  const auto back = load_summary::from_json(nlohmann::json::parse(j.dump()), error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK(*back == s);
+  auto missing = j;
+  missing["counts"]["errors"].erase("reset_reused_connection");
+  CHECK_FALSE(load_summary::from_json(missing, error));
+  CHECK(error == "counts.errors.reset_reused_connection: missing or not a whole number");
+
+  std::ostringstream human;
+  write_human(human, s);
+  CHECK(human.str().find("  errors: refused 3 reset_new_connection 4 reset_reused_connection 5 "
+                         "timeout ") != std::string::npos);
+  CHECK(human.str().find("threshold errors.reset_reused_connection<1: FAILED "
+                         "(errors.reset_reused_connection = 5)") != std::string::npos);
+  std::ostringstream prom;
+  write_prometheus(prom, s);
+  CHECK(prom.str().find("icapkit_load_errors_total{kind=\"reset_new_connection\"} 4\n") !=
+        std::string::npos);
+  CHECK(prom.str().find("icapkit_load_errors_total{kind=\"reset_reused_connection\"} 5\n") !=
+        std::string::npos);
+  CHECK(prom.str().find("icapkit_load_errors_total{kind=\"refused\"} 3\n") != std::string::npos);
+}
+
+TEST_CASE("a version 1 summary (resets not split) is still read, and merges with a new one") {
+  auto s = make_summary(0, 100);
+  auto j = s.to_json();
+  j["version"] = 1;
+  auto& errors = j["counts"]["errors"];
+  errors.erase("reset_new_connection");
+  errors.erase("reset_reused_connection");
+  errors["reset"] = 7U;
+  std::string error;
+  const auto old = load_summary::from_json(j, error);
+  REQUIRE_MESSAGE(old, error);
+  const auto& c = old->measured.counts;
+  CHECK(c.errors[static_cast<std::size_t>(error_kind::reset_new_connection)] == 7);
+  CHECK(c.errors[static_cast<std::size_t>(error_kind::reset_reused_connection)] == 0);
+  CHECK(c.errors[static_cast<std::size_t>(error_kind::timeout)] ==
+        s.measured.counts.errors[static_cast<std::size_t>(error_kind::timeout)]);
+  auto fresh = make_summary(100, 100);
+  fresh.measured.counts.errors[static_cast<std::size_t>(error_kind::reset_reused_connection)] = 2;
+  const auto merged = merge(*old, fresh).to_json();
+  CHECK(merged["version"] == 2);
+  CHECK(merged["counts"]["errors"]["reset_new_connection"] == 7);
+  CHECK(merged["counts"]["errors"]["reset_reused_connection"] == 2);
+
+  errors.erase("reset");
+  CHECK_FALSE(load_summary::from_json(j, error));
+  CHECK(error == "counts.errors.reset: missing or not a whole number");
+  j["version"] = 3;
+  CHECK_FALSE(load_summary::from_json(j, error));
+  CHECK(error == "version: unsupported (expected 1 or 2)");
+}
+
 } // namespace icapkit::load

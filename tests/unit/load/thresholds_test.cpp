@@ -3,13 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace icapkit::load;
 
 namespace {
 
-threshold parsed(const char* text) {
+threshold parsed(std::string_view text) {
   std::string error;
   const auto t = parse_threshold(text, error);
   REQUIRE_MESSAGE(t.has_value(), error);
@@ -85,6 +86,17 @@ TEST_CASE("thresholds: whitespace around the parts is allowed") {
   CHECK(t.value == 200'000.0);
 }
 
+TEST_CASE("thresholds: errors.KIND counts only the failures of that kind") {
+  const auto t = parsed("errors.reset_reused_connection < 1");
+  CHECK(t.metric == threshold_metric::errors);
+  CHECK(t.kind == error_kind::reset_reused_connection);
+  CHECK(t.label == "errors.reset_reused_connection");
+  CHECK_FALSE(parsed("errors<1").kind.has_value());
+  for (const auto kind : all_error_kinds) {
+    CHECK(parsed("errors." + std::string(to_string(kind)) + "<=5%").kind == kind);
+  }
+}
+
 TEST_CASE("thresholds: errors name the bad part") {
   CHECK(error_of("p99<>200ms") == "--threshold 'p99<>200ms': expected < <= > >= after p99");
   CHECK(error_of("p99") == "--threshold 'p99': expected < <= > >= after p99");
@@ -92,17 +104,26 @@ TEST_CASE("thresholds: errors name the bad part") {
   CHECK(error_of("p99<<200ms") == "--threshold 'p99<<200ms': expected < <= > >= after p99");
   CHECK(error_of("p99<=") == "--threshold 'p99<=': expected a value after <=");
   CHECK(error_of("<200ms") == "--threshold '<200ms': expected a metric (pN, max, mean, errors, "
-                              "timeouts, slow, rps) before the comparison");
-  CHECK(error_of("") == "--threshold '': expected a metric (pN, max, mean, errors, timeouts, "
-                        "slow, rps) before the comparison");
+                              "errors.KIND, timeouts, slow, rps) before the comparison");
+  CHECK(error_of("") == "--threshold '': expected a metric (pN, max, mean, errors, errors.KIND, "
+                        "timeouts, slow, rps) before the comparison");
   CHECK(error_of("latency<2s") == "--threshold 'latency<2s': unknown metric 'latency' (pN, max, "
-                                  "mean, errors, timeouts, slow, rps)");
+                                  "mean, errors, errors.KIND, timeouts, slow, rps)");
   CHECK(error_of("p101<2s") ==
         "--threshold 'p101<2s': bad percentile 'p101' (p0 to p100, e.g. p99.9)");
   CHECK(error_of("p9x<2s") ==
         "--threshold 'p9x<2s': bad percentile 'p9x' (p0 to p100, e.g. p99.9)");
   CHECK(error_of("p<2s") == "--threshold 'p<2s': unknown metric 'p' (pN, max, mean, errors, "
-                            "timeouts, slow, rps)");
+                            "errors.KIND, timeouts, slow, rps)");
+  CHECK(error_of("errors.reset<1") ==
+        "--threshold 'errors.reset<1': unknown error kind 'reset' (refused, "
+        "reset_new_connection, reset_reused_connection, timeout, overload, protocol, other)");
+  CHECK(error_of("errors.<1") == "--threshold 'errors.<1': unknown error kind '' (refused, "
+                                 "reset_new_connection, reset_reused_connection, timeout, "
+                                 "overload, protocol, other)");
+  CHECK(error_of("errors.refused<1s") ==
+        "--threshold 'errors.refused<1s': expected a whole count or a percentage (e.g. 5 or "
+        "0.1%) for errors.refused, not '1s'");
   CHECK(error_of("dns.p99<2s") == "--threshold 'dns.p99<2s': unknown phase 'dns' (connect, tls, "
                                   "options, preview, total)");
   CHECK(error_of("connect.errors<5") == "--threshold 'connect.errors<5': a phase applies only to "
@@ -133,6 +154,8 @@ TEST_CASE("thresholds: evaluation against measured values") {
   inputs.latencies[latency_phase::tls] = nullptr;
   inputs.requests = 10'000;
   inputs.errors = 12;
+  inputs.errors_by_kind[static_cast<std::size_t>(error_kind::refused)] = 2;
+  inputs.errors_by_kind[static_cast<std::size_t>(error_kind::reset_reused_connection)] = 10;
   inputs.timeouts = 0;
   inputs.slow = 300;
   inputs.requests_per_second = 512.3;
@@ -159,6 +182,10 @@ TEST_CASE("thresholds: evaluation against measured values") {
   check("errors<0.1%", false, "errors = 0.12% (12 of 10000)");
   check("errors<=12", true, "errors = 12");
   check("errors<12", false, "errors = 12");
+  check("errors.reset_reused_connection<1", false, "errors.reset_reused_connection = 10");
+  check("errors.reset_new_connection<1", true, "errors.reset_new_connection = 0");
+  check("errors.refused<=0.02%", true, "errors.refused = 0.02% (2 of 10000)");
+  check("errors.refused<0.02%", false, "errors.refused = 0.02% (2 of 10000)");
   check("timeouts<1%", true, "timeouts = 0% (0 of 10000)");
   check("slow<2%", false, "slow = 3% (300 of 10000)");
   check("slow>=3%", true, "slow = 3% (300 of 10000)");
