@@ -672,8 +672,9 @@ void add_workload_flags(CLI::App& sub, load_command& cmd) {
 
 void add_report_flags(CLI::App& sub, load_command& cmd) {
   sub.add_option("--threshold", cmd.thresholds,
-                 "pass/fail check, repeatable, e.g. 'p99<200ms', 'errors<0.1%', 'rps>500'; exit "
-                 "1 when one fails (default: none)")
+                 "pass/fail check, repeatable, e.g. 'p99<200ms', 'errors<0.1%', "
+                 "'errors.reset_reused_connection<1', 'rps>500'; exit 1 when one fails (default: "
+                 "none)")
       ->type_name("EXPR")
       ->allow_extra_args(false);
   sub.add_option("--json", cmd.json_file,
@@ -703,7 +704,9 @@ void setup_load(CLI::App& app) {
   auto cmd = std::make_shared<load_command>();
   auto* sub = app.add_subcommand(
       "load", "Load-test an ICAP service: an arrival rate (--rate, open model) or N connections "
-              "(closed model); latency histograms, outcome counts, thresholds. SIGINT/SIGTERM stop "
+              "(closed model); latency histograms, outcome counts, failures by kind (refused, "
+              "reset on a new or a reused connection, timeout, ...: nothing is retried), "
+              "thresholds. SIGINT/SIGTERM stop "
               "the run: requests in flight get 2 s (at most --timeout) to finish, a second "
               "signal ends at once, and the summary and outputs are written, marked "
               "interrupted.\nExit status: 0 done and every --threshold held, 1 a threshold "

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Misbehaving and recording ICAP servers for the integration tests (scan_faults.sh,
-scan_flags.sh; no-encapsulated also in proxy_enforce.sh and load_serve.sh).
+scan_flags.sh; no-encapsulated also in proxy_enforce.sh and load_serve.sh; script in
+load_failures.sh).
 
 Usage: fake_servers.py MODE [PORT_FILE] [record options]
 Listens on 127.0.0.1, port 0 (the kernel picks a free one), writes the port to PORT_FILE (or
@@ -28,6 +29,15 @@ REQMOD/RESPMOD exchange itself, not the OPTIONS icapkit sends first):
                        sni, client_subject} or null). It answers 204 when allowed, else 200 with
                        the message unchanged; 100 Continue after a preview without ieof. A failed
                        TLS handshake is logged as {"event": "tls_handshake_failed", "error": ...}.
+  script               answers OPTIONS; applies the actions of --actions A,B,... to the
+                       REQMOD/RESPMOD requests in the order they arrive (server-wide), then answers
+                       204 once they are used up: `answer` 204 and keep the connection; `close`
+                       204, then close the connection (FIN) as if idle, without "Connection: close";
+                       `reset` reset (RST) without an answer; `stall` never answer; `refuse` stop
+                       listening (later connects are refused), then 204. Each REQMOD/RESPMOD line
+                       says whether it came on a connection used before and what was done
+                       ("fake[script]: REQMOD on connection 3, reused: reset"); `close` and
+                       `reset` are the only ends of a connection it causes.
 Record options: --log FILE; --preview N (OPTIONS offers Preview: N); --tls-cert PEM --tls-key PEM
 (ICAPS: TLS from the first byte); --client-ca PEM (require a client certificate it signed);
 --tls-max 1.2|1.3 (newest version offered).
@@ -280,11 +290,66 @@ def reset(sock):
     sock.close()
 
 
-def serve_connection(sock, mode, port, number):
+class Script:
+    """The script mode's actions, taken one per REQMOD/RESPMOD under a lock."""
+
+    actions = ("answer", "close", "reset", "stall", "refuse")
+
+    def __init__(self, text, listener):
+        self.steps = [a for a in (text or "").split(",") if a]
+        for action in self.steps:
+            if action not in self.actions:
+                raise SystemExit(f"fake_servers.py: unknown action {action!r} "
+                                 f"(one of {', '.join(self.actions)})")
+        self.listener = listener
+        self.lock = threading.Lock()
+
+    def next(self):
+        with self.lock:
+            return self.steps.pop(0) if self.steps else "answer"
+
+
+NO_CONTENT = b"ICAP/1.0 204 No Content\r\nISTag: \"fake-script\"\r\nEncapsulated: null-body=0\r\n\r\n"
+
+
+def serve_scripted(sock, peer, port, number, script):
+    """The script mode's request loop on one connection."""
+    messages = 0
+    while True:
+        method, has_body, _ = read_request(peer)
+        messages += 1
+        if method == "OPTIONS":
+            print(f"fake[script]: OPTIONS on connection {number}", file=sys.stderr, flush=True)
+            answer_options(peer, "script", port)
+            continue
+        if has_body:
+            peer.read_chunked()  # icapkit load sends the whole body (or ieof in the preview)
+        action = script.next()
+        reused = "reused" if messages > 1 else "new"
+        print(f"fake[script]: {method} on connection {number}, {reused}: {action}",
+              file=sys.stderr, flush=True)
+        if action == "reset":
+            reset(sock)
+            return
+        if action == "stall":
+            peer.drain_forever()
+        if action == "refuse":
+            script.listener.shutdown(socket.SHUT_RDWR)
+        sock.sendall(NO_CONTENT)
+        if action == "close":
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+            return
+
+
+def serve_connection(sock, mode, port, number, script=None):
     peer = Peer(sock)
     try:
         if mode == "silent":
             peer.drain_forever()
+        if mode == "script":
+            serve_scripted(sock, peer, port, number, script)
+            return
         while True:
             method, has_body, preview = read_request(peer)
             print(f"fake[{mode}]: {method} on connection {number}", file=sys.stderr, flush=True)
@@ -341,7 +406,7 @@ def exit_with_parent():
 
 def main(argv):
     modes = ("silent", "stall", "continue-stall", "reset", "close", "garbage", "garbage-options",
-             "no-encapsulated", "record")
+             "no-encapsulated", "record", "script")
     parser = argparse.ArgumentParser(usage=__doc__)
     parser.add_argument("mode", choices=modes)
     parser.add_argument("port_file", nargs="?")
@@ -351,6 +416,7 @@ def main(argv):
     parser.add_argument("--tls-key")
     parser.add_argument("--client-ca")
     parser.add_argument("--tls-max", choices=("1.2", "1.3"))
+    parser.add_argument("--actions")
     options = parser.parse_args(argv[1:])
     mode = options.mode
     threading.Thread(target=exit_with_parent, daemon=True).start()
@@ -367,14 +433,21 @@ def main(argv):
         os.rename(options.port_file + ".tmp", options.port_file)  # never half-written
     else:
         print(port, flush=True)
+    script = Script(options.actions, listener) if mode == "script" else None
     for number in itertools.count(1):
-        sock, _ = listener.accept()
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            if script is None:
+                raise
+            print("fake[script]: no longer listening", file=sys.stderr, flush=True)
+            threading.Event().wait()  # connections in flight go on; exits with its parent
         print(f"fake[{mode}]: connection {number}", file=sys.stderr, flush=True)
         if mode == "record":
             threading.Thread(target=record_connection,
                              args=(sock, port, options, recorder, tls_setup), daemon=True).start()
         else:
-            threading.Thread(target=serve_connection, args=(sock, mode, port, number),
+            threading.Thread(target=serve_connection, args=(sock, mode, port, number, script),
                              daemon=True).start()
 
 

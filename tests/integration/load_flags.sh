@@ -4,8 +4,8 @@
 # received (its --log) or on the summary a user reads: --files (the bodies sent are the files'),
 # --mode respmod, --start-at (nothing is sent before the time), --warmup (sent, not counted),
 # ICAPS (icaps:// with --cacert; TLS timed per connection), --ndjson with --sample, -H (the
-# server's rules see it), the error kinds reset, overload (503) and protocol, the 100 Continue
-# and 204-in-preview counters.
+# server's rules see it), the error kinds reset (split by connection), overload (503) and
+# protocol, a threshold on one error kind, the 100 Continue and 204-in-preview counters.
 # Usage: load_flags.sh ICAPKIT_BINARY SOURCE_DIR
 set -u
 . "$2/tests/integration/itest_lib.sh"
@@ -148,7 +148,17 @@ expect_rc header 0 "a run"
 [ "$(json "$WORK/header.json" "j['counts']['blocked']")" = 10 ] || fail "header: -H 'X-Tenant: blocked' should block all 10"
 
 # --- error kinds --------------------------------------------------------------------------------------
-for kind in reset overload protocol; do
+# A reset is counted on the connection it hit: the first request goes out on the connection the
+# OPTIONS opened (reused), the nine others each on a new one (load_failures.sh has the rest).
+icapkit err-reset load --server "$url" --connections 2 --requests 10 -H "X-Fault: reset" \
+  --threshold 'errors<1%' --threshold 'errors.reset_new_connection<=9' --json "$WORK/err-reset.json"
+expect_rc err-reset 1 "every request fails (reset): the errors threshold fails"
+[ "$(json "$WORK/err-reset.json" "j['counts']['failed'], j['counts']['errors']['reset_new_connection'], j['counts']['errors']['reset_reused_connection']")" = "10 9 1" ] ||
+  fail "err-reset.json: want 10 failed requests, 9 reset on a new connection and 1 on the reused OPTIONS connection; got $(json "$WORK/err-reset.json" "j['counts']['errors']")"
+expect_output err-reset "errors: reset_new_connection 9 reset_reused_connection 1$" "the summary's reset counts"
+expect_output err-reset "threshold errors.reset_new_connection<=9: passed \(errors.reset_new_connection = 9\)" \
+  "a threshold on one error kind"
+for kind in overload protocol; do
   icapkit "err-$kind" load --server "$url" --connections 2 --requests 10 -H "X-Fault: $kind" \
     --threshold 'errors<1%' --json "$WORK/err-$kind.json"
   expect_rc "err-$kind" 1 "every request fails ($kind): the errors threshold fails"
