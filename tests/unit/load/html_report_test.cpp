@@ -257,14 +257,18 @@ TEST_CASE("html report: a run where every request failed") {
   s.model = "closed";
   auto& c = s.measured.counts;
   c.requests = c.failed = 40;
-  c.errors[static_cast<std::size_t>(error_kind::refused)] = 40;
+  c.errors[static_cast<std::size_t>(error_kind::refused)] = 30;
+  c.errors[static_cast<std::size_t>(error_kind::reset_reused_connection)] = 10;
   s.measured.series = {{20, 20}, {20, 20}};
   s.measured.elapsed = std::chrono::seconds{2};
   const auto page = html(s);
   check_well_formed(page);
   CHECK(svg_named(page, "outcome-plot").find(">40 (100.0%)</text>") != std::string::npos);
-  CHECK(page.find("<td>refused</td><td class=\"n\">40</td><td class=\"n\">100.0%</td>") !=
+  CHECK(page.find("<td>refused</td><td class=\"n\">30</td><td class=\"n\">75.0%</td>") !=
         std::string::npos);
+  CHECK(page.find("<td>reset_reused_connection</td><td class=\"n\">10</td><td "
+                  "class=\"n\">25.0%</td>") != std::string::npos);
+  CHECK(page.find("<td>reset_new_connection</td><td class=\"n\">0</td>") != std::string::npos);
   CHECK(svg_named(page, "latency-plot").find("no latency samples") != std::string::npos);
   CHECK(page.find("timeouts by phase") == std::string::npos);
 }
