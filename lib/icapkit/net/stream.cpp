@@ -8,6 +8,9 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <cerrno>
+
+#include <sys/socket.h>
 
 namespace icapkit::net {
 namespace {
@@ -166,6 +169,7 @@ asio::awaitable<void> stream::write_all(asio::const_buffer buffer, std::error_co
       co_return;
     }
     buffer += transferred;
+    bytes_written_ += transferred;
   }
 }
 
@@ -198,6 +202,22 @@ std::size_t stream::unread_bytes() const noexcept {
     count += static_cast<std::size_t>(std::max(SSL_pending(tls_->native_handle()), 0));
   }
   return count;
+}
+
+bool stream::peer_closed_or_readable() noexcept {
+  if (!socket_.is_open()) {
+    return true;
+  }
+  if (tls_ && SSL_pending(tls_->native_handle()) > 0) {
+    return true;
+  }
+  // The TCP socket itself, also under TLS: an alert or close_notify is bytes, a FIN is EOF.
+  char byte = 0;
+  const auto n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n >= 0) {
+    return true; // n == 0: the peer closed; n > 0: bytes nobody asked for
+  }
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
 void stream::close() noexcept {

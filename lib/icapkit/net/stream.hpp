@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,14 @@ public:
   // Bytes received and not read yet (the kernel's count, plus OpenSSL's for TLS). On an idle
   // connection any byte is one the peer sent unasked: such a connection must not carry a request.
   std::size_t unread_bytes() const noexcept;
+  // For a connection that sat idle in a pool: true when it cannot carry a request, because the
+  // peer closed or reset it (EOF, an error) or sent bytes unasked (for TLS, counted on the TCP
+  // socket beneath, so a close_notify counts too). A non-blocking peek: never waits, reads nothing.
+  // A closed stream is unusable too.
+  bool peer_closed_or_readable() noexcept;
+  // Bytes write_all got out since the stream was made (for TLS: plaintext bytes whose records
+  // were written). Unchanged across a failed write_all: the peer cannot have received any of it.
+  std::uint64_t bytes_written() const noexcept { return bytes_written_; }
   asio::any_io_executor get_executor() noexcept { return socket_.get_executor(); }
   // Both endpoints are captured at construction, so they stay valid after close().
   const tcp::endpoint& local_endpoint() const noexcept { return local_; }
@@ -76,6 +85,9 @@ public:
 
   // Closes the socket at once; pending operations complete with operation_aborted.
   void close() noexcept;
+
+  // The TCP socket's descriptor (socket options; tests that need a half-closed socket).
+  tcp::socket::native_handle_type native_socket() noexcept { return socket_.native_handle(); }
 
   // The OpenSSL connection (peer certificate, version, cipher), or null for plain TCP.
   SSL* native_tls_handle() noexcept { return tls_ ? tls_->native_handle() : nullptr; }
@@ -119,6 +131,7 @@ private:
   std::string peer_;
   std::error_code closed_by_timeout_; // a timeout closed the socket: the other direction reports it
   error_info last_error_;
+  std::uint64_t bytes_written_ = 0;
 };
 
 } // namespace icapkit::net

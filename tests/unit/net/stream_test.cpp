@@ -5,6 +5,7 @@
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <doctest/doctest.h>
 
@@ -203,5 +204,91 @@ TEST_CASE("cancellation by the caller is operation_aborted, not a timeout") {
     CHECK_FALSE(net::is_timeout(ec));
     connection->close();
     server->stop();
+  });
+}
+
+namespace {
+
+// Answers "ping" with "ping", "poke" with "unasked" (a server speaking out of turn), and "bye" by
+// closing (close_notify first under TLS); reads on otherwise until the client goes.
+asio::awaitable<void> scripted(std::unique_ptr<net::stream> connection) {
+  connection->set_idle_timeout(10s);
+  std::array<char, 64> buffer{};
+  for (;;) {
+    std::error_code ec;
+    const auto n = co_await connection->read_some(asio::buffer(buffer), ec);
+    if (ec) {
+      co_return;
+    }
+    const std::string_view said(buffer.data(), n);
+    if (said == "bye") {
+      co_await connection->shutdown();
+      connection->close();
+      co_return;
+    }
+    const std::string_view answer = said == "poke" ? "unasked" : said;
+    co_await connection->write_all(asio::buffer(answer), ec);
+    if (ec) {
+      co_return;
+    }
+  }
+}
+
+// Polls the non-blocking check until it says unusable, for at most 5 s (the peer's FIN or bytes
+// take a moment to arrive).
+asio::awaitable<bool> turns_unusable(net::stream& connection) {
+  asio::steady_timer poll(co_await asio::this_coro::executor);
+  for (int i = 0; i < 500; ++i) {
+    if (connection.peer_closed_or_readable()) {
+      co_return true;
+    }
+    poll.expires_after(10ms);
+    co_await poll.async_wait(asio::use_awaitable);
+  }
+  co_return false;
+}
+
+asio::awaitable<void> check_idle_detection(const net::listener& server, bool tls) {
+  net::tls_options options;
+  options.enabled = tls;
+  options.insecure = true;
+  const auto port = server.local_endpoint().port();
+  net::error_info error;
+  auto executor = co_await asio::this_coro::executor;
+  for (const std::string_view last : {"bye", "poke"}) {
+    auto connection = co_await net::connect(executor, "127.0.0.1", port, options, 2s, error);
+    REQUIRE_MESSAGE(connection, net::describe(error));
+    connection->set_idle_timeout(2s);
+    std::error_code ec;
+    const auto written = connection->bytes_written();
+    co_await connection->write_all(asio::buffer(std::string_view("ping")), ec);
+    CHECK(connection->bytes_written() == written + 4);
+    CHECK(co_await read_exactly(*connection, 4) == "ping");
+    // A live idle connection: nothing to read, not closed. Checking twice changes nothing.
+    CHECK_FALSE(connection->peer_closed_or_readable());
+    CHECK_FALSE(connection->peer_closed_or_readable());
+    co_await connection->write_all(asio::buffer(last), ec);
+    REQUIRE_FALSE(ec);
+    CHECK(co_await turns_unusable(*connection));
+    if (last == "poke") {
+      // The peek consumed nothing: the unasked bytes are still there to read.
+      CHECK(co_await read_exactly(*connection, 7) == "unasked");
+    }
+    connection->close();
+    CHECK(connection->peer_closed_or_readable()); // a closed stream carries nothing
+  }
+}
+
+} // namespace
+
+TEST_CASE("peer_closed_or_readable: an idle connection the peer closed or spoke on is unusable") {
+  asio::io_context io;
+  auto plain = net::test::start_server(io, scripted);
+  auto tls = net::test::start_server(io, scripted, net::test::server_tls());
+  net::test::run_bounded(io, [&]() -> asio::awaitable<void> {
+    co_await check_idle_detection(*plain, false);
+    co_await check_idle_detection(*tls, true);
+    plain->stop();
+    tls->stop();
   });
 }
