@@ -31,6 +31,16 @@ struct replayed_request {
   friend bool operator==(const replayed_request&, const replayed_request&) = default;
 };
 
+// icapkit proxy: how the request went to the origin, present when it was written more than once
+// or the upstream step failed (502/504). retries has attempts - 1 entries.
+struct upstream_attempts {
+  std::optional<std::uint32_t> attempts; // connections the request was tried on
+  std::vector<std::string> retries;      // why each attempt after the first was made
+  std::optional<std::string> error;      // the failure the client got 502/504 for, one line
+  unknown_members unknown;
+  friend bool operator==(const upstream_attempts&, const upstream_attempts&) = default;
+};
+
 struct app_log_record {
   std::optional<std::string> report_timestamp; // RFC 3339 UTC, e.g. "2024-03-26T10:15:00.123Z"
   std::optional<std::uint64_t> log_id;
@@ -53,6 +63,7 @@ struct app_log_record {
   icapkit::log::icap_log icap_log;
   std::optional<scanned_file> file;
   std::optional<replayed_request> replay;
+  std::optional<upstream_attempts> upstream;
   unknown_members unknown;
   friend bool operator==(const app_log_record&, const app_log_record&) = default;
 };

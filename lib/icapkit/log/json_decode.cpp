@@ -245,6 +245,28 @@ bool fill_replay(object_reader& r, replayed_request& out) {
          read(r, "body_captured", out.body_captured) && read(r, "note", out.note);
 }
 
+bool read_strings(object_reader& r, std::string_view key, std::vector<std::string>& out) {
+  const auto* list = r.take(key);
+  if (list == nullptr) {
+    return true;
+  }
+  if (!list->is_array()) {
+    return r.dec().fail(errc::wrong_type, r.path(key), "expected array of strings");
+  }
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    if (!(*list)[i].is_string()) {
+      return r.dec().fail(errc::wrong_type, index_path(r.path(key), i), "expected string");
+    }
+    out.push_back((*list)[i].get<std::string>());
+  }
+  return true;
+}
+
+bool fill_upstream(object_reader& r, upstream_attempts& out) {
+  return read(r, "attempts", out.attempts) && read_strings(r, "retries", out.retries) &&
+         read(r, "error", out.error);
+}
+
 bool read_pool_name(object_reader& r, std::optional<crc_string>& out) {
   const auto* value = r.take("pool_name");
   if (value == nullptr) {
@@ -355,23 +377,6 @@ bool fill_icap_log(object_reader& r, icap_log& out) {
   return true;
 }
 
-bool read_significant_log(object_reader& r, std::vector<std::string>& out) {
-  const auto* list = r.take("significant_log");
-  if (list == nullptr) {
-    return true;
-  }
-  if (!list->is_array()) {
-    return r.dec().fail(errc::wrong_type, r.path("significant_log"), "expected array of strings");
-  }
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    if (!(*list)[i].is_string()) {
-      return r.dec().fail(errc::wrong_type, index_path("significant_log", i), "expected string");
-    }
-    out.push_back((*list)[i].get<std::string>());
-  }
-  return true;
-}
-
 // Avi's ApplicationLog types `significant` as uint64; icapkit's is a bool. A number is left
 // unread so it is kept verbatim as an unknown member and written back unchanged.
 bool read_significant(object_reader& r, std::optional<bool>& out) {
@@ -394,7 +399,8 @@ bool fill_record_header(object_reader& r, app_log_record& out) {
 
 bool fill_record(object_reader& r, app_log_record& out) {
   if (!fill_record_header(r, out) || !read_significant(r, out.significant) ||
-      !read_significant_log(r, out.significant_log) || !read(r, "significance", out.significance)) {
+      !read_strings(r, "significant_log", out.significant_log) ||
+      !read(r, "significance", out.significance)) {
     return false;
   }
   std::optional<icap_log> log;
@@ -407,7 +413,8 @@ bool fill_record(object_reader& r, app_log_record& out) {
   }
   out.icap_log = std::move(*log);
   return read_object(r, "file", out.file, fill_file) &&
-         read_object(r, "replay", out.replay, fill_replay);
+         read_object(r, "replay", out.replay, fill_replay) &&
+         read_object(r, "upstream", out.upstream, fill_upstream);
 }
 
 // Rejects nesting deeper than `max_depth` before parsing, so that neither the parser nor the

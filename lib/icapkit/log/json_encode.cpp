@@ -123,6 +123,17 @@ ojson replayed_request_json(const replayed_request& replay, const write_options&
   return object;
 }
 
+ojson upstream_attempts_json(const upstream_attempts& upstream) {
+  ojson object = ojson::object();
+  put(object, "attempts", upstream.attempts);
+  if (!upstream.retries.empty()) {
+    object["retries"] = upstream.retries;
+  }
+  put(object, "error", upstream.error);
+  put_unknown(object, upstream.unknown);
+  return object;
+}
+
 } // namespace detail
 
 nlohmann::ordered_json to_json(const icap_request_log& request, const write_options& options) {
@@ -202,6 +213,9 @@ nlohmann::ordered_json to_json(const app_log_record& record, const write_options
   }
   if (record.replay) {
     object["replay"] = detail::replayed_request_json(*record.replay, options);
+  }
+  if (record.upstream) {
+    object["upstream"] = detail::upstream_attempts_json(*record.upstream);
   }
   detail::put_unknown(object, record.unknown);
   return object;

@@ -202,6 +202,12 @@ TEST_CASE("reader errors name the line and the field") {
   CHECK(error_of(R"({"icap_log":{"action":"ICAP_DISABLED","request_logs":{}}})") ==
         "line 1: icap_log.request_logs: expected array of objects");
   CHECK(error_of(R"({"icap_log":"ICAP_DISABLED"})") == "line 1: icap_log: expected object");
+  CHECK(error_of(R"({"icap_log":{"action":"ICAP_DISABLED"},"upstream":{"retries":["a",2]}})") ==
+        "line 1: upstream.retries[1]: expected string");
+  CHECK(error_of(R"({"icap_log":{"action":"ICAP_DISABLED"},"upstream":{"attempts":"2"}})") ==
+        "line 1: upstream.attempts: expected unsigned integer");
+  CHECK(error_of(R"({"icap_log":{"action":"ICAP_DISABLED"},"upstream":[]})") ==
+        "line 1: upstream: expected object");
 }
 
 TEST_CASE("reader: malformed JSON is an error, never an exception or a crash") {

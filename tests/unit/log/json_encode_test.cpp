@@ -155,3 +155,29 @@ TEST_CASE("to_json: a replay record carries its captured request, and reads back
   REQUIRE(back);
   CHECK(*back == record);
 }
+
+TEST_CASE("to_json: the proxy's upstream object (attempts, retries, error) reads back the same") {
+  auto record = make_record(record_source::proxy, 9, std::chrono::system_clock::time_point{});
+  record.method = "GET";
+  record.response_code = 502U;
+  record.upstream =
+      upstream_attempts{2U,
+                        {"upstream 127.0.0.1:8080 reset the connection after the request was "
+                         "sent; the GET is idempotent"},
+                        "upstream 127.0.0.1:8080 closed the connection after the request was sent "
+                        "(2 attempts)",
+                        {}};
+  const auto j = to_json(record);
+  CHECK(keys(j["upstream"]) == std::vector<std::string>{"attempts", "retries", "error"});
+  CHECK(j["upstream"]["attempts"] == 2);
+  CHECK(j["upstream"]["retries"].size() == 1);
+  const auto back = parse_record(to_json_text(record));
+  REQUIRE(back);
+  CHECK(*back == record);
+
+  // Empty retries and no error are omitted; no upstream object at all without one.
+  record.upstream = upstream_attempts{1U, {}, std::nullopt, {}};
+  CHECK(keys(to_json(record)["upstream"]) == std::vector<std::string>{"attempts"});
+  record.upstream.reset();
+  CHECK_FALSE(to_json(record).contains("upstream"));
+}

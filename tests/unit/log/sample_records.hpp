@@ -54,7 +54,8 @@ inline icap_nsx_defender_log sample_nsx() {
   return nsx;
 }
 
-// One record per action, one OPSWAT-blocked, one Lastline-blocked, one scan with a file.
+// One record per action, one OPSWAT-blocked, one Lastline-blocked, one scan with a file, two
+// proxy records with an upstream object (retried; failed).
 inline std::vector<app_log_record> sample_records() {
   std::vector<app_log_record> records;
   const auto when =
@@ -100,6 +101,28 @@ inline std::vector<app_log_record> sample_records() {
   scan.file = scanned_file{
       "/tmp/eicar.com", 68, "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f", {}};
   records.push_back(scan);
+
+  // The proxy sent a GET twice (the origin closed the first connection), and a POST once (502).
+  auto retried = make_record(record_source::proxy, ++id, when);
+  retried.method = "GET";
+  retried.response_code = 200U;
+  retried.upstream = upstream_attempts{
+      2U,
+      {"upstream 127.0.0.1:8080 closed a reused connection after the request was sent; the GET "
+       "is idempotent"},
+      std::nullopt,
+      {}};
+  records.push_back(retried);
+  auto failed = make_record(record_source::proxy, ++id, when);
+  failed.method = "POST";
+  failed.response_code = 502U;
+  failed.upstream = upstream_attempts{
+      1U,
+      {},
+      "upstream 127.0.0.1:8080 closed the connection after the request was sent; a POST is not "
+      "sent twice",
+      {}};
+  records.push_back(failed);
   return records;
 }
 

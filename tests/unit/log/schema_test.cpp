@@ -112,6 +112,9 @@ TEST_CASE("schema: other defects are rejected too") {
       R"({"report_timestamp":"2024-03-26T10:00:00.000Z","log_id":1,"source":"scan","significant":false,"icap_log":{"action":"ICAP_PASSED","request_logs":[{"action":"ICAP_PASSED","icap_server_ip":"100.64.3.15"}]}})",
       // legacy and current members mixed in one request log
       R"({"report_timestamp":"2024-03-26T10:00:00.000Z","log_id":1,"source":"scan","significant":false,"icap_log":{"action":"ICAP_BLOCKED","request_logs":[{"action":"ICAP_BLOCKED","vendor":"ICAP_VENDOR_OPSWAT","reason":"Infected"}]}})",
+      // an upstream object with a misspelt member, or without attempts
+      R"({"report_timestamp":"2024-03-26T10:00:00.000Z","log_id":1,"source":"proxy","significant":false,"icap_log":{"action":"ICAP_DISABLED"},"upstream":{"attempts":2,"retry":["x"]}})",
+      R"({"report_timestamp":"2024-03-26T10:00:00.000Z","log_id":1,"source":"proxy","significant":false,"icap_log":{"action":"ICAP_DISABLED"},"upstream":{"error":"x"}})",
       // a significance code that is not an ICAP one
       R"({"report_timestamp":"2024-03-26T10:00:00.000Z","log_id":1,"source":"scan","significant":true,"significant_log":["ADF_ICAP_BLOCKD"],"icap_log":{"action":"ICAP_BLOCKED"}})",
   };
