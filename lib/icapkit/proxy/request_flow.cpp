@@ -257,11 +257,41 @@ struct flow {
     return head;
   }
 
+  // The record's upstream object and /stats: stale idle connections, extra attempts (the object
+  // appears when there was more than one).
+  void note_upstream(const send_report& report) {
+    auto& counters = ctx.state.counters;
+    for (std::uint32_t i = 0; i < report.stale_closed; ++i) {
+      counters.count_upstream_stale();
+    }
+    for (std::size_t i = 0; i < report.retries.size(); ++i) {
+      counters.count_upstream_retry();
+    }
+    if (report.attempts > 1) {
+      auto& upstream = ctx.record.upstream ? *ctx.record.upstream : ctx.record.upstream.emplace();
+      upstream.attempts = report.attempts;
+      upstream.retries = report.retries;
+    }
+  }
+
+  // An upstream failure answered 502/504: in the record (with the attempts) and in /stats.
+  void note_upstream_error(const std::string& message) {
+    ctx.state.counters.count_upstream_error();
+    auto& upstream = ctx.record.upstream ? *ctx.record.upstream : ctx.record.upstream.emplace();
+    if (!upstream.attempts) {
+      upstream.attempts = 1;
+    }
+    upstream.error = message;
+  }
+
   // Sends the request upstream and relays the answer; any failure becomes 502/504.
   asio::awaitable<bool> forward(codec::http_request_head head, bool chunked,
                                 const std::function<std::unique_ptr<outgoing_body>()>& make_body) {
     send_failure failure;
-    auto response = co_await ctx.owner.upstream->send(target, head, chunked, make_body, failure);
+    send_report report;
+    auto response =
+        co_await ctx.owner.upstream->send(target, head, chunked, make_body, failure, report);
+    note_upstream(report);
     if (!response) {
       if (failure.body_failed) {
         ctx.close_after = true;
@@ -273,6 +303,7 @@ struct flow {
         co_return false;
       }
       const int status = failure.code == errc::upstream_timeout ? 504 : 502;
+      note_upstream_error(failure.message);
       ctx.state.event(failure.message);
       co_return co_await send_simple(ctx, status, failure.message, ctx.close_after);
     }
@@ -331,8 +362,10 @@ struct flow {
       const auto piece = co_await response.reader->read_body(ec);
       if (ec) {
         ctx.owner.upstream->release(std::move(response), false);
-        co_return co_await send_simple(ctx, 502, "upstream response body failed: " + ec.message(),
-                                       true);
+        const auto message = "upstream " + net::format_peer(target.host, target.port) +
+                             " failed while sending the response body: " + ec.message();
+        note_upstream_error(message);
+        co_return co_await send_simple(ctx, 502, message, true);
       }
       if (piece.empty()) {
         break;

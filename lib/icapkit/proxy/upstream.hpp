@@ -1,7 +1,9 @@
 #pragma once
 // The proxy's side toward the origin: keep-alive connections per (host, port, TLS), one request
-// at a time on each, with a retry on a fresh connection when a reused one turns out to be closed
-// and the body can be sent again.
+// at a time on each. An idle connection the origin closed is found before a request is written on
+// it; a request goes out a second time, on a new connection, only when the first connection failed
+// before any byte of it was written, or when it is idempotent and its body can be produced again
+// (upstream_client::send has the rules).
 #include "icapkit/codec/body_source.hpp"
 #include "icapkit/codec/message.hpp"
 #include "icapkit/net/errc.hpp"
@@ -95,6 +97,16 @@ struct send_failure {
   bool body_failed = false; // the body (the client) failed, not the upstream
 };
 
+// What one upstream_client::send did, on success and on failure, for the record and /stats.
+struct send_report {
+  std::uint32_t attempts = 0;       // connections the request was tried on (a failed connect too)
+  std::vector<std::string> retries; // why each attempt after the first was made (attempts - 1)
+  std::uint32_t stale_closed = 0;   // idle connections found closed by the origin and discarded
+};
+
+// RFC 9110 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE (methods are case-sensitive).
+bool is_idempotent(std::string_view method) noexcept;
+
 // Not thread-safe: one per worker.
 class upstream_client {
 public:
@@ -105,11 +117,20 @@ public:
 
   // Sends `head` (serialized as is: the caller sets Content-Length or Transfer-Encoding) and the
   // body `make_body` gives (null: no body; `chunked`: written as chunks), then reads the response
-  // head. `make_body` may be called twice (a retry on a fresh connection after a reused one
-  // failed); returning null the second time means the body cannot be replayed.
+  // head. An idle connection is taken only after a non-blocking check that the origin has not
+  // closed it (or sent bytes unasked); such connections are closed (report.stale_closed). The
+  // request goes out at most twice, the second time on a new connection, and only when the first
+  // connection closed or reset before the first byte of the response and either
+  //   - none of the request had been written (any method; the same body object is used), or
+  //   - the method is idempotent and `make_body` gives the body again (a second call returning
+  //     null means the body cannot be replayed: a streamed client body).
+  // A timeout, a failed connect, an unusable response or a failure after the first response byte
+  // is never retried; a non-idempotent request some of which was written is never sent twice.
+  // On failure returns nullopt with `failure` saying why in one line.
   asio::awaitable<std::optional<upstream_response>>
   send(const upstream_target& target, const codec::http_request_head& head, bool chunked,
-       const std::function<std::unique_ptr<outgoing_body>()>& make_body, send_failure& failure);
+       const std::function<std::unique_ptr<outgoing_body>()>& make_body, send_failure& failure,
+       send_report& report);
 
   // Gives the connection back after its body was relayed completely; kept when reusable.
   void release(upstream_response response, bool reusable);
@@ -117,8 +138,23 @@ public:
   void close_idle() noexcept { idle_.clear(); }
 
 private:
+  // An idle connection still usable (unless !allow_idle), else a new one.
   asio::awaitable<std::unique_ptr<net::stream>> connect(const upstream_target& target,
-                                                        send_failure& failure, bool& reused);
+                                                        bool allow_idle, send_failure& failure,
+                                                        bool& reused, send_report& report);
+
+  // Head and body; a failure of the body (the client) sets failure.body_failed, one of the
+  // stream sets ec.
+  asio::awaitable<void> write_request(net::stream& stream, const codec::http_request_head& head,
+                                      bool chunked, outgoing_body* body, send_failure& failure,
+                                      std::error_code& ec);
+  static void describe_failure(const upstream_target& target, const std::error_code& ec,
+                               send_failure& failure);
+  // The response head is in: its framing checked, the body ready to read.
+  static std::optional<upstream_response> finish_response(upstream_response response,
+                                                          std::unique_ptr<net::stream> stream,
+                                                          const codec::http_request_head& head,
+                                                          send_failure& failure);
 
   struct idle_connection {
     std::unique_ptr<net::stream> stream;

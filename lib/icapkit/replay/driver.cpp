@@ -365,7 +365,8 @@ asio::awaitable<void> replay_run::send(std::size_t index,
   };
   const auto began = clock::now();
   proxy::send_failure failure;
-  auto response = co_await client_->send(target_, head, false, make_body, failure);
+  proxy::send_report attempts;
+  auto response = co_await client_->send(target_, head, false, make_body, failure, attempts);
   std::optional<int> status;
   std::string error;
   if (!response) {

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -769,6 +770,100 @@ TEST_CASE("proxy: an unreachable origin is a 502 and an http error") {
   }
   CHECK(only_record(b.sink).response_code == 502u);
   CHECK(b.proxy->stats().http_errors == 1u);
+}
+
+TEST_CASE("proxy: a GET the origin dropped before answering goes out once more; record and stats "
+          "say so") {
+  bench b({}, false);
+  const auto response = b.send(get("/page/drop-first"));
+  REQUIRE(response);
+  CHECK(response->status() == 200);
+  CHECK(response->body == origin_body);
+  CHECK(b.origin.requests().size() == 2u);
+  const auto record = only_record(b.sink);
+  REQUIRE(record.upstream);
+  CHECK(record.upstream->attempts == 2u);
+  REQUIRE(record.upstream->retries.size() == 1u);
+  CHECK(record.upstream->retries[0].find("closed the connection after the request was sent; the "
+                                         "GET is idempotent") != std::string::npos);
+  CHECK_FALSE(record.upstream->error);
+  const auto stats = b.proxy->stats();
+  CHECK(stats.upstream_retries == 1u);
+  CHECK(stats.upstream_errors == 0u);
+}
+
+TEST_CASE("proxy: a GET dropped twice is a 502 after two attempts") {
+  bench b({}, false);
+  const auto response = b.send(get("/page/drop-always"));
+  REQUIRE(response);
+  CHECK(response->status() == 502);
+  CHECK(b.origin.requests().size() == 2u);
+  const auto record = only_record(b.sink);
+  CHECK(record.response_code == 502u);
+  REQUIRE(record.upstream);
+  CHECK(record.upstream->attempts == 2u);
+  CHECK(record.upstream->retries.size() == 1u);
+  REQUIRE(record.upstream->error);
+  CHECK(record.upstream->error->ends_with("(2 attempts)"));
+  CHECK(response->body.find(*record.upstream->error) != std::string::npos);
+  const auto stats = b.proxy->stats();
+  CHECK(stats.upstream_retries == 1u);
+  CHECK(stats.upstream_errors == 1u);
+}
+
+TEST_CASE("proxy: a POST that may have reached the origin is not sent twice: 502 with the reason") {
+  bench b;
+  SUBCASE("scanned first (the body is held and could be replayed)") {
+    const auto response = b.send(post("/upload/drop-first", "clean body"));
+    REQUIRE(response);
+    CHECK(response->status() == 502);
+    CHECK(response->body.find("a POST is not sent twice") != std::string::npos);
+  }
+  SUBCASE("passing through") {
+    const auto response = b.send(post("/form/drop-first", "clean body"));
+    REQUIRE(response);
+    CHECK(response->status() == 502);
+  }
+  CHECK(b.origin.requests().size() == 1u);
+  const auto record = only_record(b.sink);
+  CHECK(record.response_code == 502u);
+  REQUIRE(record.upstream);
+  CHECK(record.upstream->attempts == 1u);
+  CHECK(record.upstream->retries.empty());
+  REQUIRE(record.upstream->error);
+  const auto peer = "127.0.0.1:" + std::to_string(b.origin.port());
+  CHECK(*record.upstream->error == "upstream " + peer +
+                                       " closed the connection after the request was sent; a POST "
+                                       "is not sent twice");
+  const auto stats = b.proxy->stats();
+  CHECK(stats.upstream_retries == 0u);
+  CHECK(stats.upstream_errors == 1u);
+}
+
+TEST_CASE("proxy: an idle upstream connection the origin closed is not used for the next request") {
+  bench b({}, false);
+  http_client client(b.proxy->address());
+  REQUIRE(client.send(get("/page/idle-close")));
+  const auto first = client.read_response();
+  REQUIRE(first);
+  CHECK(first->status() == 200);
+  const auto deadline = steady::now() + 5s;
+  while (b.origin.idle_closes() == 0 && steady::now() < deadline) {
+    std::this_thread::sleep_for(2ms); // bounded polling for the origin's close
+  }
+  REQUIRE(b.origin.idle_closes() == 1u);
+  // The same client connection, so the same worker and its pooled upstream connection.
+  REQUIRE(client.send(post("/form/after-idle-close", "must arrive once")));
+  const auto second = client.read_response();
+  REQUIRE(second);
+  CHECK(second->status() == 200);
+  const auto records = b.sink.wait_for(2);
+  REQUIRE(records.size() == 2u);
+  CHECK_FALSE(records[1].upstream); // one attempt, no failure: no upstream object
+  CHECK(b.origin.requests().size() == 2u);
+  const auto stats = b.proxy->stats();
+  CHECK(stats.upstream_stale_closed == 1u);
+  CHECK(stats.upstream_retries == 0u);
 }
 
 TEST_CASE("proxy: stats count what happened") {

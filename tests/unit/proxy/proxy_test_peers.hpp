@@ -352,7 +352,9 @@ inline constexpr std::string_view origin_close_body = "a body that ends when the
 // An HTTP/1.1 origin on 127.0.0.1 (one thread per connection, keep-alive). It answers
 // 200 with origin_body and Content-Length; a target containing "chunked-response" gets
 // origin_chunked_body in two chunks, one containing "close-response" gets origin_close_body
-// without Content-Length, ended by closing the connection.
+// without Content-Length, ended by closing the connection. Faults: "drop-always" closes the
+// connection after reading the request, without answering; "drop-first" does so the first time
+// its target is seen; "idle-close" is answered with keep-alive, then the connection is closed.
 class origin_server {
 public:
   origin_server() : listener_(listen_loopback()), port_(port_of(listener_.get())) {
@@ -379,6 +381,8 @@ public:
     std::lock_guard lock(mutex_);
     return requests_;
   }
+  // Connections closed after answering an "idle-close" target.
+  std::size_t idle_closes() const noexcept { return idle_closes_; }
 
 private:
   void accept_loop() {
@@ -428,9 +432,26 @@ private:
       request.body_length = head->body.size();
       request.message = std::move(*head);
       const auto target = request.target;
+      bool drop = target.find("drop-always") != std::string::npos;
       {
         std::lock_guard lock(mutex_);
         requests_.push_back(std::move(request));
+        if (target.find("drop-first") != std::string::npos) {
+          drop = std::find(dropped_.begin(), dropped_.end(), target) == dropped_.end();
+          dropped_.push_back(target);
+        }
+      }
+      if (drop) {
+        ::shutdown(fd, SHUT_RDWR); // read whole, never answered
+        return;
+      }
+      if (target.find("idle-close") != std::string::npos) {
+        send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                         std::to_string(origin_body.size()) + "\r\n\r\n" +
+                         std::string(origin_body));
+        ::shutdown(fd, SHUT_RDWR); // keep-alive announced, then closed while idle
+        ++idle_closes_;
+        return;
       }
       if (target.find("close-response") != std::string::npos) {
         send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" +
@@ -471,6 +492,8 @@ private:
   mutable std::mutex mutex_;
   std::vector<std::thread> threads_;
   std::vector<origin_request> requests_;
+  std::vector<std::string> dropped_; // "drop-first" targets seen
+  std::atomic<std::size_t> idle_closes_{0};
 };
 
 // A blocking client connection to the proxy.
