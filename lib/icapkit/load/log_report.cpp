@@ -176,7 +176,7 @@ std::string describe_request(const log::app_log_record& record) {
 }
 
 // Why the record is notable: the ICAP server's reason and threat (the most specific), else the
-// significance sentence, else the ADF codes.
+// upstream failure, else the significance sentence, else the ADF codes.
 std::string describe_outcome(const log::app_log_record& record) {
   std::string text;
   for (const auto& request : record.icap_log.request_logs) {
@@ -195,6 +195,9 @@ std::string describe_outcome(const log::app_log_record& record) {
       text = reason;
       text.append(reason.empty() || threat.empty() ? "" : ": ").append(threat);
     }
+  }
+  if (text.empty() && record.upstream && record.upstream->error) {
+    text = *record.upstream->error;
   }
   if (text.empty() && record.significance) {
     text = *record.significance;
@@ -356,6 +359,13 @@ void log_report::add(const log::app_log_record& record, std::string_view source_
   }
   for (const auto& code : record.significant_log) {
     count(significance, code);
+  }
+  if (record.upstream) {
+    const auto& upstream = *record.upstream;
+    ++upstream_records_;
+    upstream_retries_ += upstream.attempts ? (*upstream.attempts > 0 ? *upstream.attempts - 1 : 0)
+                                           : upstream.retries.size();
+    upstream_errors_ += upstream.error ? 1 : 0;
   }
   if (is_failed(record)) {
     add_failed(make_listed(record, source_file, line));
@@ -521,6 +531,12 @@ nlohmann::ordered_json log_report::to_json() const {
     }
   }
   j["latency_ms"] = latency_json(latency_us_);
+  // Only when a record has an upstream object, so other reports keep their shape.
+  if (upstream_records_ > 0) {
+    j["upstream"] = {{"records", upstream_records_},
+                     {"retries", upstream_retries_},
+                     {"errors", upstream_errors_}};
+  }
   // Only when there are serve lines, so reports of records alone keep their shape.
   if (served_ > 0) {
     j["serve"] = {{"transactions", served_},
@@ -603,6 +619,14 @@ void write_human_table(std::ostream& out, std::string_view heading, const count_
 
 } // namespace
 
+std::string log_report::upstream_line() const {
+  using detail::plural;
+  const auto retries =
+      std::to_string(upstream_retries_) + (upstream_retries_ == 1 ? " retry" : " retries");
+  return "upstream (icapkit proxy): " + retries + ", " + plural(upstream_errors_, "error") +
+         " answered 502/504, in " + plural(upstream_records_, "record");
+}
+
 void log_report::write_human(std::ostream& out) const {
   using namespace detail;
   out << "icapkit report: " << plural(records_, "record") << " in " << plural(files_.size(), "file")
@@ -629,6 +653,9 @@ void log_report::write_human(std::ostream& out) const {
   if (served_time_us_.count() > 0) {
     out << "icapkit serve: time to answer " << plural(served_time_us_.count(), "transaction");
     percentiles(served_time_us_);
+  }
+  if (upstream_records_ > 0) {
+    out << upstream_line() << '\n';
   }
   for (std::size_t i = 0; i < tables.size(); ++i) {
     if (tables_[i].empty()) {
@@ -748,6 +775,9 @@ void log_report::write_html(std::ostream& out) const {
     }
     out << "<td class=\"n\">" << human_ms(us_to_ms(latency_us_.max())) << "</td><td class=\"n\">"
         << human_ms(latency_us_.mean() / 1000.0) << "</td></tr>\n</table>\n";
+  }
+  if (upstream_records_ > 0) {
+    out << "<p>" << codec::html_escaped(upstream_line()) << "</p>\n";
   }
   out << "<div class=\"grid\">\n";
   for (std::size_t i = 0; i < tables.size(); ++i) {

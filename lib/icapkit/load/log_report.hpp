@@ -1,12 +1,12 @@
 #pragma once
 // The overview `icapkit report` prints for icap_log NDJSON: counts by source, action, rule,
 // significance and HTTP status (per record) and by ICAP status, vendor, pool, reason and threat
-// (per ICAP request log); latency percentiles over every request log; the slowest records and
-// the failed ones. Lines of `icapkit serve --log` (the server's side of a transaction, without a
-// verdict) are summarised apart: counts by vendor, ICAP method, decision, status sent, scenario
-// rule and error, and the server's time to answer. Streaming: memory is bounded by the number of
-// distinct values kept per table (log_report_options::max_distinct) and the list sizes, never by
-// the number of records.
+// (per ICAP request log); latency percentiles over every request log; the proxy's upstream
+// retries and errors; the slowest records and the failed ones. Lines of `icapkit serve --log` (the
+// server's side of a transaction, without a verdict) are summarised apart: counts by vendor, ICAP
+// method, decision, status sent, scenario rule and error, and the server's time to answer.
+// Streaming: memory is bounded by the number of distinct values kept per table
+// (log_report_options::max_distinct) and the list sizes, never by the number of records.
 #include "icapkit/load/histogram.hpp"
 #include "icapkit/log/app_log_record.hpp"
 #include "icapkit/log/result.hpp"
@@ -79,6 +79,11 @@ public:
   std::uint64_t unreadable() const noexcept { return unreadable_; }
   std::uint64_t failed() const noexcept { return failed_; }
   std::uint64_t served() const noexcept { return served_; }
+  // icapkit proxy records with an upstream object: how many, the extra attempts they made
+  // (attempts - 1 each) and how many ended in an upstream error (502/504).
+  std::uint64_t upstream_records() const noexcept { return upstream_records_; }
+  std::uint64_t upstream_retries() const noexcept { return upstream_retries_; }
+  std::uint64_t upstream_errors() const noexcept { return upstream_errors_; }
   const histogram& served_time() const noexcept { return served_time_us_; }
   const histogram& latency() const noexcept { return latency_us_; }
   const std::vector<listed_record>& slowest() const noexcept { return slowest_; }
@@ -104,6 +109,8 @@ private:
   };
 
   file_counts& file_entry(std::string_view name);
+  // "upstream (icapkit proxy): 3 retries, 1 error answered 502/504, in 4 records"
+  std::string upstream_line() const;
   std::uint64_t table_whole(std::size_t index) const noexcept; // what the shares are of
   void count(std::size_t table_index, std::string_view value);
   void add_request_log(const log::icap_request_log& request);
@@ -118,6 +125,9 @@ private:
   std::uint64_t unreadable_ = 0;
   std::uint64_t failed_ = 0;
   std::uint64_t served_ = 0;
+  std::uint64_t upstream_records_ = 0;
+  std::uint64_t upstream_retries_ = 0;
+  std::uint64_t upstream_errors_ = 0;
   histogram latency_us_;
   histogram served_time_us_;
   std::vector<listed_record> slowest_;     // highest latency first

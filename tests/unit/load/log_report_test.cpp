@@ -413,3 +413,51 @@ TEST_CASE("log_report: icapkit serve lines are summarised apart from the records
   // Without serve lines the JSON keeps its shape.
   CHECK_FALSE(log_report().to_json().contains("serve"));
 }
+
+TEST_CASE("log_report: the proxy's upstream retries and errors are summed from the records") {
+  log_report report;
+  report.add(proxy_record(log::icap_action::passed, 3), "p.ndjson", 1); // no upstream object
+  auto retried = proxy_record(log::icap_action::passed, 3);
+  retried.upstream = log::upstream_attempts{
+      2U, {"upstream 127.0.0.1:8080 closed a reused connection ..."}, std::nullopt, {}};
+  report.add(retried, "p.ndjson", 2);
+  auto failed = proxy_record(log::icap_action::passed, 3, 204, 502);
+  failed.upstream = log::upstream_attempts{
+      1U,
+      {},
+      "upstream 127.0.0.1:8080 closed the connection after the request was sent; a POST is not "
+      "sent twice",
+      {}};
+  report.add(failed, "p.ndjson", 3);
+  auto twice = proxy_record(log::icap_action::disabled, 0, 204, 502);
+  twice.icap_log.request_logs.clear();
+  twice.upstream = log::upstream_attempts{2U, {"why"}, "upstream failed (2 attempts)", {}};
+  report.add(twice, "p.ndjson", 4);
+  CHECK(report.upstream_records() == 3u);
+  CHECK(report.upstream_retries() == 2u);
+  CHECK(report.upstream_errors() == 2u);
+
+  const auto j = report.to_json();
+  std::vector<std::string> keys;
+  for (const auto& item : j.items()) {
+    keys.push_back(item.key());
+  }
+  CHECK(keys == std::vector<std::string>{"records", "request_logs", "unreadable_lines", "failed",
+                                         "files", "counts", "latency_ms", "upstream", "slowest",
+                                         "failed_records", "unreadable"});
+  CHECK(j.at("upstream") == nlohmann::ordered_json{{"records", 3}, {"retries", 2}, {"errors", 2}});
+  // A failed record says why: the upstream error.
+  REQUIRE(report.failed_list().size() == 2u);
+  CHECK(report.failed_list()[0].detail.ends_with("a POST is not sent twice"));
+  CHECK(report.failed_list()[1].detail == "upstream failed (2 attempts)");
+  const auto text = human(report);
+  CHECK_MESSAGE(text.find("\nupstream (icapkit proxy): 2 retries, 2 errors answered 502/504, in 3 "
+                          "records\n") != std::string::npos,
+                text);
+  CHECK(html(report).find("upstream (icapkit proxy): 2 retries") != std::string::npos);
+
+  log_report without;
+  without.add(proxy_record(log::icap_action::passed, 3), "p.ndjson", 1);
+  CHECK_FALSE(without.to_json().contains("upstream"));
+  CHECK(human(without).find("upstream") == std::string::npos);
+}
