@@ -15,14 +15,18 @@ Request bodies: Content-Length or chunked (trailers skipped). Answers:
                            application/octet-stream, with X-Body-SHA256 of the file
   anything else            200 "ok\\n"; for POST and PUT also X-Body-SHA256 and X-Body-Length of
                            the received body
-A request header X-Delay-Ms: N delays the answer N ms (a slow origin). --tls serves HTTPS with
-that certificate and key. Exits when PID (default: its parent process) is gone.
+A request header X-Delay-Ms: N delays the answer N ms (a slow origin). Faults, by request header
+(the request is read whole and logged first): X-Drop: always closes the connection without
+answering; X-Drop: first does so the first time its path is seen; X-Drop: idle answers (keep-alive
+announced), then closes the connection and prints "closed idle connection" on stderr. --tls serves
+HTTPS with that certificate and key. Exits when PID (default: its parent process) is gone.
 """
 import argparse
 import hashlib
 import http.server
 import json
 import os
+import socket
 import socketserver
 import ssl
 import sys
@@ -105,9 +109,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _close(self):
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _handle(self):
         length, sha = self._read_body()
         self._record(length, sha)
+        drop = self.headers.get("X-Drop", "")
+        if drop == "first":
+            with self.server.log_lock:
+                drop = "always" if self.path not in self.server.dropped else ""
+                self.server.dropped.add(self.path)
+        if drop == "always":
+            self._close()
+            return
         delay = self.headers.get("X-Delay-Ms", "")
         if delay.isdigit():
             time.sleep(int(delay) / 1000.0)
@@ -129,6 +149,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command in ("POST", "PUT"):
             extra = {"X-Body-SHA256": sha, "X-Body-Length": str(length)}
         self._send(200, b"ok\n", extra)
+        if drop == "idle":
+            self._close()
+            print("closed idle connection", file=sys.stderr, flush=True)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
@@ -165,6 +188,7 @@ def main():
     srv.log_lock = threading.Lock()
     srv.save_dir = args.save_bodies
     srv.saved = 0
+    srv.dropped = set()
     if srv.save_dir:
         os.makedirs(srv.save_dir, exist_ok=True)
     open(args.log, "a").close()

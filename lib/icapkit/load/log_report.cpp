@@ -363,9 +363,15 @@ void log_report::add(const log::app_log_record& record, std::string_view source_
   if (record.upstream) {
     const auto& upstream = *record.upstream;
     ++upstream_records_;
-    upstream_retries_ += upstream.attempts ? (*upstream.attempts > 0 ? *upstream.attempts - 1 : 0)
-                                           : upstream.retries.size();
-    upstream_errors_ += upstream.error ? 1 : 0;
+    // retries(record) = attempts - 1; the list stands in only when attempts is missing.
+    if (upstream.attempts) {
+      upstream_retries_ += *upstream.attempts > 0 ? *upstream.attempts - 1U : 0U;
+    } else {
+      upstream_retries_ += upstream.retries.size();
+    }
+    if (upstream.error) {
+      ++upstream_errors_;
+    }
   }
   if (is_failed(record)) {
     add_failed(make_listed(record, source_file, line));

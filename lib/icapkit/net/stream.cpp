@@ -4,6 +4,7 @@
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -208,8 +209,13 @@ bool stream::peer_closed_or_readable() noexcept {
   if (!socket_.is_open()) {
     return true;
   }
-  if (tls_ && SSL_pending(tls_->native_handle()) > 0) {
-    return true;
+  if (tls_) {
+    // Records OpenSSL holds, processed or not, and bytes asio already moved into its read BIO:
+    // read from the socket, so the peek below cannot see them.
+    SSL* ssl = tls_->native_handle();
+    if (SSL_has_pending(ssl) != 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) {
+      return true;
+    }
   }
   // The TCP socket itself, also under TLS: an alert or close_notify is bytes, a FIN is EOF.
   char byte = 0;

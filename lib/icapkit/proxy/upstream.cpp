@@ -1,6 +1,5 @@
 #include "icapkit/proxy/upstream.hpp"
 
-#include "icapkit/codec/serializer.hpp"
 #include "icapkit/net/connect.hpp"
 #include "icapkit/proxy/errc.hpp"
 

@@ -54,8 +54,8 @@ inline icap_nsx_defender_log sample_nsx() {
   return nsx;
 }
 
-// One record per action, one OPSWAT-blocked, one Lastline-blocked, one scan with a file, two
-// proxy records with an upstream object (retried; failed).
+// One record per action, one OPSWAT-blocked, one Lastline-blocked, two proxy records with an
+// upstream object (retried; failed), and last one scan with a file.
 inline std::vector<app_log_record> sample_records() {
   std::vector<app_log_record> records;
   const auto when =
@@ -95,13 +95,6 @@ inline std::vector<app_log_record> sample_records() {
   lastline.icap_log.request_logs.back().nsx_defender_log = sample_nsx();
   records.push_back(lastline);
 
-  auto scan = make_record(record_source::scan, ++id, when);
-  scan.icap_log.action = icap_action::passed;
-  scan.icap_log.request_logs.push_back(sample_request(icap_action::passed));
-  scan.file = scanned_file{
-      "/tmp/eicar.com", 68, "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f", {}};
-  records.push_back(scan);
-
   // The proxy sent a GET twice (the origin closed the first connection), and a POST once (502).
   auto retried = make_record(record_source::proxy, ++id, when);
   retried.method = "GET";
@@ -123,6 +116,13 @@ inline std::vector<app_log_record> sample_records() {
       "sent twice",
       {}};
   records.push_back(failed);
+
+  auto scan = make_record(record_source::scan, ++id, when);
+  scan.icap_log.action = icap_action::passed;
+  scan.icap_log.request_logs.push_back(sample_request(icap_action::passed));
+  scan.file = scanned_file{
+      "/tmp/eicar.com", 68, "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f", {}};
+  records.push_back(scan);
   return records;
 }
 
