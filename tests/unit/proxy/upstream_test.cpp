@@ -258,6 +258,7 @@ TEST_CASE("upstream: an idle connection the origin closed is found before writin
     CHECK(origin.connections() == 2u);
     REQUIRE(origin.requests().size() == 2u);
     CHECK(origin.requests()[1] == "POST /resource name=value&more=data");
+    client.close_idle();
     origin.stop();
   });
 }
