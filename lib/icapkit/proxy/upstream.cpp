@@ -32,6 +32,66 @@ std::string describe_lost(const upstream_target& target, const std::error_code& 
   return text;
 }
 
+// Head and body; a failure of the body (the client) sets failure.body_failed, one of the
+// stream sets ec.
+asio::awaitable<void> write_request(net::stream& stream, const codec::http_request_head& head,
+                                    bool chunked, outgoing_body* body, send_failure& failure,
+                                    std::error_code& ec) {
+  http_writer writer(stream);
+  co_await writer.write_head(head, ec);
+  while (!ec && body != nullptr) {
+    std::error_code body_ec;
+    const auto piece = co_await body->next(body_ec);
+    if (body_ec) {
+      failure.code = body_ec;
+      failure.body_failed = true;
+      failure.message = "the request body could not be read: " + body_ec.message();
+      co_return;
+    }
+    if (piece.empty()) {
+      co_await writer.finish_body(chunked, ec);
+      break;
+    }
+    co_await writer.write_body(piece, chunked, ec);
+  }
+}
+
+// What a failed exchange comes to for the client: 504 for a timeout, else 502.
+void describe_failure(const upstream_target& target, const std::error_code& ec,
+                      send_failure& failure) {
+  const auto peer = net::format_peer(target.host, target.port);
+  if (ec == errc::upstream_timeout || net::is_timeout(ec)) {
+    failure.code = errc::upstream_timeout;
+    failure.message = "upstream " + peer + " did not answer in time";
+  } else if (ec == errc::header_too_large || ec == errc::bad_upstream_response) {
+    failure.code = errc::bad_upstream_response;
+    failure.message = "upstream " + peer + " sent an unusable response head: " + ec.message();
+  } else {
+    failure.code = errc::upstream_unreachable;
+    failure.message = "upstream " + peer + " failed: " + ec.message();
+  }
+}
+
+// The response head is in: its framing checked, the body ready to read.
+std::optional<upstream_response> finish_response(upstream_response response,
+                                                 std::unique_ptr<net::stream> stream,
+                                                 const codec::http_request_head& head,
+                                                 send_failure& failure) {
+  const auto& target = response.target;
+  if (auto fe = response_framing(head.method, response.head, response.body)) {
+    stream->close();
+    failure.code = errc::bad_upstream_response;
+    failure.message = "upstream " + net::format_peer(target.host, target.port) +
+                      " sent an unusable response: " + fe.message();
+    return std::nullopt;
+  }
+  response.upstream_wants_close =
+      strip_hop_by_hop(response.head.headers, response.head.http_version);
+  response.reader->start_body(response.body);
+  response.stream = std::move(stream);
+  return response;
+}
+
 } // namespace
 
 bool is_idempotent(std::string_view method) noexcept {
@@ -126,44 +186,6 @@ upstream_client::connect(const upstream_target& target, bool allow_idle, send_fa
   co_return stream;
 }
 
-asio::awaitable<void> upstream_client::write_request(net::stream& stream,
-                                                     const codec::http_request_head& head,
-                                                     bool chunked, outgoing_body* body,
-                                                     send_failure& failure, std::error_code& ec) {
-  http_writer writer(stream);
-  co_await writer.write_head(head, ec);
-  while (!ec && body != nullptr) {
-    std::error_code body_ec;
-    const auto piece = co_await body->next(body_ec);
-    if (body_ec) {
-      failure.code = body_ec;
-      failure.body_failed = true;
-      failure.message = "the request body could not be read: " + body_ec.message();
-      co_return;
-    }
-    if (piece.empty()) {
-      co_await writer.finish_body(chunked, ec);
-      break;
-    }
-    co_await writer.write_body(piece, chunked, ec);
-  }
-}
-
-void upstream_client::describe_failure(const upstream_target& target, const std::error_code& ec,
-                                       send_failure& failure) {
-  const auto peer = net::format_peer(target.host, target.port);
-  if (ec == errc::upstream_timeout || net::is_timeout(ec)) {
-    failure.code = errc::upstream_timeout;
-    failure.message = "upstream " + peer + " did not answer in time";
-  } else if (ec == errc::header_too_large || ec == errc::bad_upstream_response) {
-    failure.code = errc::bad_upstream_response;
-    failure.message = "upstream " + peer + " sent an unusable response head: " + ec.message();
-  } else {
-    failure.code = errc::upstream_unreachable;
-    failure.message = "upstream " + peer + " failed: " + ec.message();
-  }
-}
-
 asio::awaitable<std::optional<upstream_response>>
 upstream_client::send(const upstream_target& target, const codec::http_request_head& head,
                       bool chunked,
@@ -237,24 +259,6 @@ upstream_client::send(const upstream_target& target, const codec::http_request_h
     }
     report.retries.push_back(what + "; the " + head.method + " is idempotent");
   }
-}
-
-std::optional<upstream_response>
-upstream_client::finish_response(upstream_response response, std::unique_ptr<net::stream> stream,
-                                 const codec::http_request_head& head, send_failure& failure) {
-  const auto& target = response.target;
-  if (auto fe = response_framing(head.method, response.head, response.body)) {
-    stream->close();
-    failure.code = errc::bad_upstream_response;
-    failure.message = "upstream " + net::format_peer(target.host, target.port) +
-                      " sent an unusable response: " + fe.message();
-    return std::nullopt;
-  }
-  response.upstream_wants_close =
-      strip_hop_by_hop(response.head.headers, response.head.http_version);
-  response.reader->start_body(response.body);
-  response.stream = std::move(stream);
-  return response;
 }
 
 void upstream_client::release(upstream_response response, bool reusable) {

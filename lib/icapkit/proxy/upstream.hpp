@@ -143,19 +143,6 @@ private:
                                                         bool allow_idle, send_failure& failure,
                                                         bool& reused, send_report& report);
 
-  // Head and body; a failure of the body (the client) sets failure.body_failed, one of the
-  // stream sets ec.
-  asio::awaitable<void> write_request(net::stream& stream, const codec::http_request_head& head,
-                                      bool chunked, outgoing_body* body, send_failure& failure,
-                                      std::error_code& ec);
-  static void describe_failure(const upstream_target& target, const std::error_code& ec,
-                               send_failure& failure);
-  // The response head is in: its framing checked, the body ready to read.
-  static std::optional<upstream_response> finish_response(upstream_response response,
-                                                          std::unique_ptr<net::stream> stream,
-                                                          const codec::http_request_head& head,
-                                                          send_failure& failure);
-
   struct idle_connection {
     std::unique_ptr<net::stream> stream;
     std::chrono::steady_clock::time_point since;
