@@ -198,7 +198,9 @@ upstream_client::send(const upstream_target& target, const codec::http_request_h
     ++report.attempts;
     bool reused = false;
     // A retry never takes an idle connection: it would be as old as the one that just failed.
-    auto stream = co_await connect(target, report.attempts == 1, failure, reused, report);
+    const bool allow_idle =
+        report.attempts == 1 && (settings_.reuse_for_unsafe_methods || is_idempotent(head.method));
+    auto stream = co_await connect(target, allow_idle, failure, reused, report);
     if (!stream) {
       co_return std::nullopt;
     }

@@ -88,6 +88,11 @@ struct upstream_settings {
   std::chrono::milliseconds io_timeout{30000};       // no progress while sending or reading
   std::chrono::milliseconds response_timeout{60000}; // the response head, after the request
   std::chrono::milliseconds keep_idle{15000};        // idle connections older than this close
+  // False: a non-idempotent request (POST, ...) always goes on a new connection. A peer may close
+  // a kept-alive connection just after a response, before its FIN arrives; a request written then
+  // is lost and, if non-idempotent, not sent again. A client that must not lose one to that race
+  // (replay) trades the reuse for certainty; the proxy keeps reusing.
+  bool reuse_for_unsafe_methods = true;
   codec::limits limits;
 };
 

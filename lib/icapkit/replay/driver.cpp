@@ -201,6 +201,9 @@ bool replay_run::start(std::string& error) {
   settings.connect_timeout = std::min(options_.timeout, std::chrono::milliseconds{10000});
   settings.io_timeout = options_.timeout;
   settings.response_timeout = options_.timeout;
+  // A target (Squid after an ICAP block, say) may close a connection right after answering; a
+  // captured POST written on it then would fail, and is never sent twice.
+  settings.reuse_for_unsafe_methods = false;
   client_ = std::make_unique<proxy::upstream_client>(io_.get_executor(), settings);
   return true;
 }

@@ -438,3 +438,22 @@ TEST_CASE("upstream: a timeout or a refused connect is not retried") {
     CHECK(report.retries.empty());
   });
 }
+
+TEST_CASE("upstream: reuse_for_unsafe_methods off: a POST always gets a new connection, a GET "
+          "still reuses") {
+  asio::io_context io;
+  scripted_origin origin(io, {behaviour::answer});
+  auto settings = quick_settings();
+  settings.reuse_for_unsafe_methods = false;
+  proxy::upstream_client client(io.get_executor(), settings);
+  net::test::run_bounded(io, [&]() -> asio::awaitable<void> {
+    CHECK((co_await exchange(client, origin, "POST", body_kind::streamed)).status == 200);
+    CHECK(origin.connections() == 1u);
+    CHECK((co_await exchange(client, origin, "POST", body_kind::streamed)).status == 200);
+    CHECK(origin.connections() == 2u);
+    CHECK((co_await exchange(client, origin, "GET")).status == 200);
+    CHECK(origin.connections() == 2u);
+    client.close_idle();
+    origin.stop();
+  });
+}
