@@ -293,18 +293,22 @@ def load(args):
                for i in range(args.clients)]
     for t in threads:
         t.start()
-    # Bounded: every request has a socket timeout of --deadline; a thread still running past
-    # the end + two deadlines is hung (reported, not waited for).
+    while not stopped():
+        time.sleep(0.05)
+    # Bounded: every request has a socket timeout of --deadline; a thread still running a
+    # deadline + 1 s after the stop is hung (reported, not waited for).
+    stop = time.time()
     hung = 0
     for t in threads:
-        t.join(max(0.1, t_end + 2 * args.deadline + 5 - time.time()))
+        t.join(max(0.1, stop + args.deadline + 1 - time.time()))
         hung += t.is_alive()
-    with lock:
-        with open(args.results, "w") as f:
+    with lock:  # written whole, then renamed: the harness waits for the file to appear
+        with open(args.results + ".tmp", "w") as f:
             for r in results:
                 f.write(json.dumps(r) + "\n")
             if hung:
                 f.write(json.dumps({"hung_threads": hung}) + "\n")
+        os.rename(args.results + ".tmp", args.results)
     return 0
 
 
@@ -471,8 +475,8 @@ def check(args):
         if n > 5:
             problem("... and %d more problem(s) of the kind '%s'" % (n - 5, kind))
     if hung:
-        problem("%d client thread(s) still running past the end + 2 deadlines: something hangs"
-                % hung)
+        problem("%d client thread(s) still in a request a deadline after the stop: something "
+                "hangs" % hung)
     post_ids = [x["id"] for x in origin_log if x["method"] == "POST"]
     dup = sorted({i for i in post_ids if post_ids.count(i) > 1}) if len(post_ids) != len(
         set(post_ids)) else []

@@ -23,9 +23,9 @@ itest_init proxy_chaos "$1" "$2"
 chaos=$itest_dir/proxy_chaos.py
 
 # Timing. The monitor is the fastest the configuration allows (Avi: receive_timeout >= 1 s and
-# < send_interval). A restarted server is back within bring_back: two send_intervals (the first
-# check after the restart may still fail, on a connection kept from before the kill) +
-# receive_timeout + 1 s for a shared CPU. A 503 is allowed only while no ICAP server was up: for
+# < send_interval). A restarted server is back within bring_back: two send_intervals (a request
+# may still find a pooled ICAP connection from before the kill and take the server down again
+# until the next check) + receive_timeout + 1 s for a shared CPU. A 503 is allowed only while no ICAP server was up: for
 # each server, from its kill to its restart + bring_back or to the instant /stats showed it up
 # again, whichever is first; no server up = every server in such a span. A request's deadline:
 # one ICAP response_timeout (every failover attempt fits in it) + the upstream timeout + 2 s.
@@ -35,10 +35,10 @@ response_timeout_ms=2000 upstream_timeout_s=2
 deadline=$((response_timeout_ms / 1000 + upstream_timeout_s + 2))
 kill_slack=0.25 # a POST may get 502 if in flight from an origin kill to this long after it
 
-# ICAP: two servers answering after 5-25 ms, so that a kill finds exchanges in flight.
+# ICAP: two servers answering after 20-60 ms, so that a kill finds exchanges in flight.
 cat >"$WORK/jitter.json" <<'EOF'
 {"name": "chaos-jitter", "rules": [{"name": "jitter", "verdict": "clean",
-  "delay": {"min_ms": 5, "max_ms": 25}}]}
+  "delay": {"min_ms": 20, "max_ms": 60}}]}
 EOF
 start_serve a --scenario "$WORK/jitter.json"
 start_serve b --scenario "$WORK/jitter.json"
