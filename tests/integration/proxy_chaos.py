@@ -448,7 +448,10 @@ def check(args):
                         "sha256" % (r["method"], r["id"]))
         elif status == 503:
             icap_action = rec.get("icap_log", {}).get("action")
-            if r["method"] != "POST" or not in_fail_window(r):
+            if r["method"] != "POST":
+                limited("503", "GET %s (%s): 503, but GETs are not scanned (record: %s)" % (
+                    r["id"], t_rel, str(rec.get("significance", ""))[:200]))
+            elif not in_fail_window(r):
                 limited("503", "%s %s (%s, until t=%.2fs): 503 while an ICAP server was up "
                         "(record: action %s, %d attempt(s), %s)" % (
                             r["method"], r["id"], t_rel, r["end"] - args.t0, icap_action,
@@ -471,9 +474,6 @@ def check(args):
                         r["method"], r["id"], t_rel, took, status,
                         r.get("body", r.get("answer")),
                         str(rec.get("significance", ""))[:200]))
-    for kind, n in shown.items():
-        if n > 5:
-            problem("... and %d more problem(s) of the kind '%s'" % (n - 5, kind))
     if hung:
         problem("%d client thread(s) still in a request a deadline after the stop: something "
                 "hangs" % hung)
@@ -483,6 +483,22 @@ def check(args):
     if dup:
         problem("the origin received %d POST id(s) more than once (never send a POST twice): %s"
                 % (len(dup), dup[:10]))
+
+    # --- the records' upstream object (present when attempts > 1 or the upstream step failed)
+    for rec in records:
+        up = rec.get("upstream")
+        if up is None:
+            continue
+        attempts = up.get("attempts", 1) if isinstance(up, dict) else None
+        if not isinstance(attempts, int) or len(up.get("retries") or []) != attempts - 1:
+            limited("upstream", "record of %s: upstream %s: want retries with attempts - 1 "
+                    "reasons" % (rec.get("uri_path"), up))
+        elif up.get("error") and rec.get("response_code") not in (502, 504):
+            limited("upstream", "record of %s: upstream.error %r but response_code %s, want "
+                    "502/504" % (rec.get("uri_path"), up["error"], rec.get("response_code")))
+        elif not up.get("error") and attempts < 2:
+            limited("upstream", "record of %s: an upstream object without retries or error: %s"
+                    % (rec.get("uri_path"), up))
 
     # --- counts: records vs /stats vs the client
     rec_failovers = sum(failovers_of(r) for r in records)
@@ -552,6 +568,9 @@ def check(args):
             print("-- origin worker replaced at t=%.2fs: %d later request(s) answered by the "
                   "new one" % (k["t0"] - args.t0, len(served)))
 
+    for kind, n in shown.items():
+        if n > 5:
+            problem("... and %d more problem(s) of the kind '%s'" % (n - 5, kind))
     for text in problems:
         print("FAIL: " + text, file=sys.stderr)
     return 1 if problems else 0
