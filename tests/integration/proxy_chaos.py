@@ -331,8 +331,12 @@ def check(args):
     origin_log = read_ndjson(args.origin_log)
     origin_events = read_ndjson(args.origin_events)
     records = read_ndjson(args.records)
-    with open(args.stats, encoding="utf-8") as f:
-        stats = json.load(f)
+    try:
+        with open(args.stats, encoding="utf-8") as f:
+            stats = json.load(f)
+    except (OSError, ValueError) as e:
+        problem("no /stats document to compare with: %s" % e)
+        stats = {}
     icap = {}  # name -> port
     for spec in args.icap:
         name, port = spec.split("=")

@@ -45,12 +45,18 @@ proxy_stop_all() {
 trap 'rc=$?; proxy_stop_all; (exit $rc); itest_cleanup' EXIT
 # A script killed outright (SIGKILL from a CTest timeout runs no trap) must not leave the proxy or
 # serve behind: a watchdog kills this shell's children when it is gone (the upstream and the
-# python helpers watch their parent themselves).
+# python helpers watch their parent themselves). Once the shell is gone its children belong to
+# init, so the watchdog notes them (every second) while the shell lives and kills those pids.
 proxy_watchdog() {
   local script_pid=$$
   (
-    while kill -0 "$script_pid" 2>/dev/null; do sleep 1; done
-    pkill -TERM -P "$script_pid" 2>/dev/null
+    kids=
+    while kill -0 "$script_pid" 2>/dev/null; do
+      kids=$(pgrep -P "$script_pid" | grep -vx "$BASHPID" | tr '\n' ' ')
+      sleep 1
+    done
+    # shellcheck disable=SC2086 # a list of pids
+    [ -z "$kids" ] || kill -TERM $kids 2>/dev/null
   ) >/dev/null 2>&1 </dev/null &
   background_pids+=($!)
 }
