@@ -139,10 +139,9 @@ def serve_connection(sock, args, log_fd):
             body = json.dumps({"id": rid, "method": method, "sha256": entry["sha256"],
                                "length": length, "pid": entry["pid"]}).encode()
             close = "close" in headers.get("connection", "").lower()
+            extra = b"Connection: close\r\n" if close else b""
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\n%s\r\n" % (len(body),
-                                                           b"Connection: close\r\n" if close else b"")
-                         + body)
+                         b"Content-Length: %d\r\n%s\r\n" % (len(body), extra) + body)
             if close:
                 break
     except (EOFError, OSError, ValueError):
@@ -558,7 +557,8 @@ def check(args):
                   and status_of[rid]["start"] > t and last_port(recs[0]) == icap[name]]
         if not served:
             problem("ICAP server %s (port %d) restarted at t=%.2fs: no request was answered "
-                    "through it afterwards (it did not come back)" % (name, icap[name], t - args.t0))
+                    "through it afterwards (it did not come back)" % (
+                        name, icap[name], t - args.t0))
         else:
             print("-- ICAP %s restarted at t=%.2fs: %d later request(s) answered through it" % (
                 name, t - args.t0, len(served)))

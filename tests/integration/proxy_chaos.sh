@@ -25,10 +25,11 @@ chaos=$itest_dir/proxy_chaos.py
 # Timing. The monitor is the fastest the configuration allows (Avi: receive_timeout >= 1 s and
 # < send_interval). A restarted server is back within bring_back: two send_intervals (a request
 # may still find a pooled ICAP connection from before the kill and take the server down again
-# until the next check) + receive_timeout + 1 s for a shared CPU. A 503 is allowed only while no ICAP server was up: for
-# each server, from its kill to its restart + bring_back or to the instant /stats showed it up
-# again, whichever is first; no server up = every server in such a span. A request's deadline:
-# one ICAP response_timeout (every failover attempt fits in it) + the upstream timeout + 2 s.
+# until the next check) + receive_timeout + 1 s for a shared CPU. A 503 is allowed only while no
+# ICAP server was up: for each server, from its kill to its restart + bring_back or to the
+# instant /stats showed it up again, whichever is first; no server up = every server in such a
+# span. A request's deadline: one ICAP response_timeout (every failover attempt fits in it) + the
+# upstream timeout + 2 s.
 send_interval=2 receive_timeout=1
 bring_back=$((2 * send_interval + receive_timeout + 1))
 response_timeout_ms=2000 upstream_timeout_s=2
@@ -50,12 +51,14 @@ events=$WORK/events.txt origin_events=$WORK/origin.events.ndjson origin_log=$WOR
   --idle 0.3 --delay-ms 5-30 2>"$WORK/origin.err" &
 origin_pid=$!
 server_pids+=("$origin_pid")
-wait_for 15 test -s "$WORK/origin.port" || die "the origin did not start: $(tail -n 3 "$WORK/origin.err")"
+wait_for 15 test -s "$WORK/origin.port" ||
+  die "the origin did not start: $(tail -n 3 "$WORK/origin.err")"
 upstream_url=http://127.0.0.1:$(cat "$WORK/origin.port")
 note "ICAP a :$a_port, b :$b_port; origin $upstream_url"
 
-vs_config "$WORK/chaos.json" \
-  "{\"fail_action\": \"ICAP_FAIL_CLOSED\", \"allow_204\": true, \"response_timeout\": $response_timeout_ms}" '' \
+profile="{\"fail_action\": \"ICAP_FAIL_CLOSED\", \"allow_204\": true,
+  \"response_timeout\": $response_timeout_ms}"
+vs_config "$WORK/chaos.json" "$profile" '' \
   "{\"pools\": [{\"name\": \"icap\", \"lb_algorithm\": \"LB_ALGORITHM_ROUND_ROBIN\",
      \"servers\": [{\"ip\": {\"addr\": \"127.0.0.1\", \"type\": \"V4\"}, \"port\": $a_port},
                    {\"ip\": {\"addr\": \"127.0.0.1\", \"type\": \"V4\"}, \"port\": $b_port}],
@@ -69,14 +72,16 @@ now_ms() { date +%s%3N; }
 event() { echo "$(date +%s.%N) $1 $2" >>"$events"; }
 server_up() { # server_up PORT True|False: /stats says so
   stats st >/dev/null 2>&1 || return 1
-  [ "$(stats_get st "[x['up'] for x in s['servers'] if x['address'].endswith(':$1')] == [$2]")" = True ]
+  local want="[x['up'] for x in s['servers'] if x['address'].endswith(':$1')] == [$2]"
+  [ "$(stats_get st "$want")" = True ]
 }
 wait_up() { # wait_up NAME...: each restarted server is up in /stats (bounded)
   local name port
   for name in "$@"; do
     port=${name}_port
     wait_for $((bring_back + 4)) server_up "${!port}" True ||
-      fail "ICAP server $name (port ${!port}) restarted but /stats did not show it up within $((bring_back + 4)) s"
+      fail "ICAP server $name (port ${!port}) restarted, but /stats did not show it up" \
+        "within $((bring_back + 4)) s"
     event up-icap "$name"
   done
 }
@@ -113,7 +118,8 @@ replace_origin() { # the origin's worker SIGKILLed once a new one serves on the 
   before=$(origin_kills)
   kill -USR1 "$origin_pid"
   wait_for 15 replaced_since "$before" ||
-    fail "the origin supervisor did not replace its worker within 15 s: $(tail -n 3 "$WORK/origin.err")"
+    fail "the origin supervisor did not replace its worker within 15 s:" \
+      "$(tail -n 3 "$WORK/origin.err")"
 }
 
 # --- the load, and the schedule
@@ -154,7 +160,8 @@ stats final || fail "GET /stats failed: $(cat "$WORK/final.curlerr")"
 if ! "$PY" "$chaos" check --results "$WORK/results.ndjson" --origin-log "$origin_log" \
   --origin-events "$origin_events" --events "$events" --records "$proxy_log" \
   --stats "$WORK/final.json" --icap "a=$a_port" "b=$b_port" --bring-back "$bring_back" \
-  --kill-slack "$kill_slack" --deadline "$deadline" --t0 "$(sed -n 's/ load-start -$//p' "$events")" \
+  --kill-slack "$kill_slack" --deadline "$deadline" \
+  --t0 "$(sed -n 's/ load-start -$//p' "$events")" \
   2>"$WORK/check.err"; then
   n=$(grep -c '^FAIL' "$WORK/check.err")
   failures=$((failures + (n > 0 ? n : 1)))
