@@ -551,6 +551,28 @@ TEST_CASE("Connection: close makes the next exchange reconnect") {
   });
 }
 
+// Starts `count` exchanges at once and waits for all of them; each must pass. Returns how many
+// finished.
+asio::awaitable<std::size_t> pass_concurrently(asio::io_context& io, client& c,
+                                               const codec::uri& service, std::size_t count) {
+  std::size_t finished = 0;
+  asio::steady_timer all_done(io, std::chrono::steady_clock::time_point::max());
+  std::vector<std::unique_ptr<codec::memory_body_source>> bodies;
+  for (std::size_t i = 0; i < count; ++i) {
+    bodies.push_back(std::make_unique<codec::memory_body_source>("body"));
+    asio::co_spawn(io, c.exchange(reqmod(service, bodies.back().get())),
+                   [&](std::exception_ptr, exchange_result r) {
+                     CHECK(r.result.outcome == verdict_outcome::passed);
+                     if (++finished == count) {
+                       all_done.cancel();
+                     }
+                   });
+  }
+  std::error_code ignored;
+  co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_return finished;
+}
+
 TEST_CASE("a restarted server: every stale pooled connection goes at once, one new one serves") {
   asio::io_context io;
   fake_icap_server server(io, [](session& s, received_request&) -> asio::awaitable<bool> {
@@ -563,21 +585,8 @@ TEST_CASE("a restarted server: every stale pooled connection goes at once, one n
   run_test(io, [&]() -> asio::awaitable<void> {
     client c(io.get_executor(), test_settings());
     REQUIRE((co_await c.options(server.uri())).ok());
-    std::size_t finished = 0;
-    asio::steady_timer all_done(io, std::chrono::steady_clock::time_point::max());
-    std::vector<std::unique_ptr<codec::memory_body_source>> bodies;
-    for (int i = 0; i < 3; ++i) {
-      bodies.push_back(std::make_unique<codec::memory_body_source>("body"));
-      asio::co_spawn(io, c.exchange(reqmod(server.uri(), bodies.back().get())),
-                     [&](std::exception_ptr, exchange_result r) {
-                       CHECK(r.result.outcome == verdict_outcome::passed);
-                       if (++finished == 3) {
-                         all_done.cancel();
-                       }
-                     });
-    }
-    std::error_code ignored;
-    co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    const auto finished = co_await pass_concurrently(io, c, server.uri(), 3);
+    REQUIRE(finished == 3u);
     REQUIRE(server.max_concurrent == 3);
     // The server restarts: its end of every pooled connection is gone.
     server.close_connections();
@@ -707,23 +716,9 @@ TEST_CASE("Max-Connections: 1 makes concurrent exchanges take turns on one conne
     auto warm = co_await c.options(server.uri());
     REQUIRE(warm.ok());
     CHECK(warm.options->max_connections == 1u);
-    std::size_t finished = 0;
-    asio::steady_timer all_done(io, std::chrono::steady_clock::time_point::max());
-    std::vector<std::unique_ptr<codec::memory_body_source>> bodies;
-    for (int i = 0; i < 3; ++i) {
-      bodies.push_back(std::make_unique<codec::memory_body_source>("body"));
-      asio::co_spawn(io, c.exchange(reqmod(server.uri(), bodies.back().get())),
-                     [&](std::exception_ptr, exchange_result r) {
-                       CHECK(r.result.outcome == verdict_outcome::passed);
-                       if (++finished == 3) {
-                         all_done.cancel();
-                       }
-                     });
-    }
-    std::error_code ignored;
-    co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    const auto finished = co_await pass_concurrently(io, c, server.uri(), 3);
     server.stop();
-    CHECK(finished == 3);
+    CHECK(finished == 3u);
     CHECK(most_in_flight == 1);
     CHECK(server.connections == 1);
   });
