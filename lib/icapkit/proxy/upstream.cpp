@@ -3,6 +3,7 @@
 #include "icapkit/net/connect.hpp"
 #include "icapkit/proxy/errc.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace icapkit::proxy {
@@ -273,8 +274,12 @@ void upstream_client::release(upstream_response response, bool reusable) {
     return;
   }
   response.reader.reset();
-  idle_[response.target].push_back(
-      idle_connection{std::move(response.stream), std::chrono::steady_clock::now()});
+  auto& idle = idle_[response.target];
+  while (!idle.empty() && idle.size() >= std::max<std::size_t>(settings_.max_idle_per_target, 1)) {
+    idle.front().stream->close(); // the oldest: connect() takes the newest first
+    idle.pop_front();
+  }
+  idle.push_back(idle_connection{std::move(response.stream), std::chrono::steady_clock::now()});
 }
 
 } // namespace icapkit::proxy

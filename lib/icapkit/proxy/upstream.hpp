@@ -88,6 +88,10 @@ struct upstream_settings {
   std::chrono::milliseconds io_timeout{30000};       // no progress while sending or reading
   std::chrono::milliseconds response_timeout{60000}; // the response head, after the request
   std::chrono::milliseconds keep_idle{15000};        // idle connections older than this close
+  // Idle connections kept per target; giving back one more closes the oldest. Bounds the open
+  // files when requests that never take an idle connection (reuse_for_unsafe_methods off) give
+  // theirs back.
+  std::size_t max_idle_per_target = 32;
   // False: a non-idempotent request (POST, ...) always goes on a new connection. A peer may close
   // a kept-alive connection just after a response, before its FIN arrives; a request written then
   // is lost and, if non-idempotent, not sent again. A client that must not lose one to that race
@@ -141,6 +145,11 @@ public:
   void release(upstream_response response, bool reusable);
   // Closes every idle connection.
   void close_idle() noexcept { idle_.clear(); }
+  // Idle connections kept for `target`.
+  std::size_t idle_count(const upstream_target& target) const {
+    const auto found = idle_.find(target);
+    return found == idle_.end() ? 0 : found->second.size();
+  }
 
 private:
   // An idle connection still usable (unless !allow_idle), else a new one.

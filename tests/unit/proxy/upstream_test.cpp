@@ -457,3 +457,22 @@ TEST_CASE("upstream: reuse_for_unsafe_methods off: a POST always gets a new conn
     origin.stop();
   });
 }
+
+TEST_CASE("upstream: idle connections per target are capped; the oldest one closes") {
+  asio::io_context io;
+  scripted_origin origin(io, {behaviour::answer});
+  auto settings = quick_settings();
+  settings.reuse_for_unsafe_methods = false; // as replay: every POST on a new connection
+  settings.max_idle_per_target = 2;
+  proxy::upstream_client client(io.get_executor(), settings);
+  net::test::run_bounded(io, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 5; ++i) {
+      CHECK((co_await exchange(client, origin, "POST", body_kind::streamed)).status == 200);
+    }
+    CHECK(origin.connections() == 5u);
+    // Five connections were given back; two stay open, not five (10,000 in a long replay).
+    CHECK(client.idle_count(origin.target()) == 2u);
+    client.close_idle();
+    origin.stop();
+  });
+}
