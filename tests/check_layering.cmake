@@ -45,12 +45,13 @@ set(tolerated
   # replay -> proxy: HTTP framing and the head reader move beside the codec (issue 15 point 1).
   "lib/icapkit/replay/recorded_upstream.cpp|icapkit/proxy/http_framing.hpp"
   "lib/icapkit/replay/recorded_upstream.cpp|icapkit/proxy/http_reader.hpp"
-  # replay -> proxy: the driver runs the proxy in-process; siblings must not include one another
-  # (DESIGN.md section 1), so the composition moves out of replay/ (issue 15 points 2/3).
+  # replay -> proxy: the driver runs the proxy in-process and sends through its upstream client.
+  # Siblings must not include one another (DESIGN.md section 1); no point of issue 15 names this
+  # edge yet, so whoever reworks the driver either removes it or argues the table's change.
   "lib/icapkit/replay/driver.cpp|icapkit/proxy/proxy.hpp"
   "lib/icapkit/replay/driver.cpp|icapkit/proxy/upstream.hpp"
-  # load -> server: the report reads the server's transaction record; the record's home is
-  # below both (issue 15 point 3, the library owns the logic).
+  # load -> server: the icap_log report reads the server's transaction_record, whose home is
+  # below both layers (log); issue 15 point 3 (the library owns the logic) moves it.
   "lib/icapkit/load/log_report.hpp|icapkit/server/transaction_record.hpp")
 # Link edges tolerated for the same reasons (target|dependency).
 set(tolerated_links "proxy|server" "replay|proxy" "load|server")
