@@ -135,7 +135,7 @@ int run_serve(const serve_options& o) {
     }
   }
   if (!o.log_file.empty()) {
-    options.on_transaction = [log](const server::transaction_record& r) { log->write(r); };
+    options.on_transaction = [log](const log::transaction_record& r) { log->write(r); };
   }
   if (!o.quiet) {
     options.on_error = [](const std::string& message) {

@@ -390,7 +390,7 @@ void log_report::add_failed(listed_record entry) {
   }
 }
 
-void log_report::add_served(const server::transaction_record& transaction, std::string_view vendor,
+void log_report::add_served(const log::transaction_record& transaction, std::string_view vendor,
                             std::string_view source_file, std::size_t line) {
   using namespace detail;
   ++served_;

@@ -10,7 +10,7 @@
 #include "icapkit/load/histogram.hpp"
 #include "icapkit/log/app_log_record.hpp"
 #include "icapkit/log/result.hpp"
-#include "icapkit/server/transaction_record.hpp"
+#include "icapkit/log/transaction_record.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -71,7 +71,7 @@ public:
   void add_unreadable(const log::read_error& error, std::string_view source_file);
   // Counts one line of `icapkit serve --log` written by a server of `vendor`. A transaction
   // that ended on an error or with an ICAP status of 400 or more counts as failed.
-  void add_served(const server::transaction_record& transaction, std::string_view vendor,
+  void add_served(const log::transaction_record& transaction, std::string_view vendor,
                   std::string_view source_file, std::size_t line);
 
   std::uint64_t records() const noexcept { return records_; }

@@ -156,7 +156,7 @@ log::result<server_log_entry> from_json_line(const nlohmann::ordered_json& docum
   return entry;
 }
 
-std::string to_json_line(const server::transaction_record& r, std::string_view vendor) {
+std::string to_json_line(const log::transaction_record& r, std::string_view vendor) {
   nlohmann::ordered_json j;
   j["time"] = iso_time(r.started);
   j["vendor"] = vendor;
@@ -205,7 +205,7 @@ std::error_code server_log::open(const std::string& path, std::string vendor) {
   return file_ == nullptr ? std::error_code(errno, std::generic_category()) : std::error_code{};
 }
 
-void server_log::write(const server::transaction_record& record) {
+void server_log::write(const log::transaction_record& record) {
   auto line = to_json_line(record, vendor_);
   line += '\n';
   std::lock_guard lock(mutex_);

@@ -1,8 +1,8 @@
 #pragma once
-// --log FILE: one NDJSON line per transaction the server saw (server::transaction_record), so CI
+// --log FILE: one NDJSON line per transaction the server saw (log::transaction_record), so CI
 // can assert what arrived and what was answered. Appends are serialised; each line is flushed.
 #include "icapkit/log/result.hpp"
-#include "icapkit/server/transaction_record.hpp"
+#include "icapkit/log/transaction_record.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,12 +15,12 @@
 namespace icapkit::mock {
 
 // The record as one JSON object (no newline).
-std::string to_json_line(const server::transaction_record& record, std::string_view vendor);
+std::string to_json_line(const log::transaction_record& record, std::string_view vendor);
 
 // A line of the log read back (`icapkit report`): what to_json_line wrote.
 struct server_log_entry {
   std::string vendor;
-  server::transaction_record record;
+  log::transaction_record record;
 };
 
 // Whether `document` is a line of this log rather than an icap_log record: an object without
@@ -42,7 +42,7 @@ public:
   // Opens (appending, created if missing). Errors: the system's errno code.
   std::error_code open(const std::string& path, std::string vendor);
   // Thread-safe; a failed write is dropped (the server keeps serving).
-  void write(const server::transaction_record& record);
+  void write(const log::transaction_record& record);
 
 private:
   std::mutex mutex_;

@@ -18,7 +18,6 @@
 #include "icapkit/codec/limits.hpp"
 #include "icapkit/net/tls.hpp"
 #include "icapkit/server/service.hpp"
-#include "icapkit/server/transaction_record.hpp"
 #include "icapkit/server/trickle.hpp"
 
 #include <asio/ip/tcp.hpp>

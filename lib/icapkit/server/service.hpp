@@ -8,9 +8,9 @@
 // one connection: its member functions are called one at a time, on that connection's thread.
 #include "icapkit/codec/encapsulated.hpp"
 #include "icapkit/codec/message.hpp"
+#include "icapkit/log/transaction_record.hpp"
 #include "icapkit/server/options_reply.hpp"
 #include "icapkit/server/response.hpp"
-#include "icapkit/server/transaction_record.hpp"
 
 #include <asio/awaitable.hpp>
 
@@ -22,6 +22,9 @@
 #include <vector>
 
 namespace icapkit::server {
+
+// The server log's record (log/transaction_record.hpp): the engine fills one per transaction.
+using log::transaction_record;
 
 // Everything known about a request once its heads are parsed.
 struct request_info {

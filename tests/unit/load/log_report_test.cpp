@@ -368,7 +368,7 @@ TEST_CASE("log_report: an input without records is still listed") {
 TEST_CASE("log_report: icapkit serve lines are summarised apart from the records") {
   log_report report;
   report.begin_file("serve.ndjson");
-  server::transaction_record clean;
+  log::transaction_record clean;
   clean.method = "REQMOD";
   clean.uri = "icap://127.0.0.1:1344/OMSScanReq-AV";
   clean.decision = "unmodified";

@@ -15,8 +15,8 @@ using namespace icapkit;
 
 namespace {
 
-server::transaction_record sample_record() {
-  server::transaction_record r;
+log::transaction_record sample_record() {
+  log::transaction_record r;
   r.service = "OMSScanReq-AV";
   r.method = "REQMOD";
   r.uri = "icap://127.0.0.1:1344/OMSScanReq-AV";

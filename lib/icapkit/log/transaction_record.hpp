@@ -1,12 +1,14 @@
 #pragma once
 // One line of the server log: what one ICAP transaction looked like from the server's side.
-// Delivered to server_options::on_transaction after the transaction ends (answered or not).
+// The server engine delivers it to server_options::on_transaction after the transaction ends
+// (answered or not); `icapkit serve --log` writes it and `report` reads it back, so it lives
+// here, below both.
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
-namespace icapkit::server {
+namespace icapkit::log {
 
 struct transaction_record {
   std::chrono::system_clock::time_point started; // the first byte of the request head
@@ -39,4 +41,4 @@ struct transaction_record {
   std::chrono::microseconds total_time{0};
 };
 
-} // namespace icapkit::server
+} // namespace icapkit::log
