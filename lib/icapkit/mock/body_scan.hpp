@@ -3,11 +3,11 @@
 // the scenario's byte patterns, an encrypted ZIP entry, multipart file names, the built-in
 // sanitizer's <script> marker; and, when a rewrite may be needed, a spooled copy (memory up to a
 // threshold, then a temporary file).
+#include "icapkit/codec/body_spool.hpp"
 #include "icapkit/mock/body_digest.hpp"
 #include "icapkit/mock/multipart_names.hpp"
 #include "icapkit/mock/scenario.hpp"
 #include "icapkit/mock/stream_matcher.hpp"
-#include "icapkit/server/body_spool.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -37,7 +37,7 @@ rewrite_spec builtin_sanitize_rewrite();
 struct body_scan_options {
   std::string multipart_boundary; // from the encapsulated request's Content-Type
   bool keep_copy = false;         // spool the body (sanitize verdicts may need it)
-  std::size_t spool_memory_limit = server::body_spool::default_memory_limit;
+  std::size_t spool_memory_limit = codec::body_spool::default_memory_limit;
   std::string temp_dir;
 };
 
@@ -57,7 +57,7 @@ public:
   std::string sha256() const { return digest_.sha256_hex(); }
   const std::vector<std::string>& part_names() const noexcept { return parts_.names(); }
   // The spooled copy (keep_copy), or null; its error when spooling failed.
-  const server::body_spool* copy() const noexcept { return copy_ ? &*copy_ : nullptr; }
+  const codec::body_spool* copy() const noexcept { return copy_ ? &*copy_ : nullptr; }
   std::error_code copy_error() const noexcept { return copy_error_; }
 
 private:
@@ -68,7 +68,7 @@ private:
   zip_encryption_probe zip_;
   std::vector<std::vector<stream_matcher>> patterns_; // per rule
   multipart_names parts_;
-  std::optional<server::body_spool> copy_;
+  std::optional<codec::body_spool> copy_;
   std::error_code copy_error_;
 };
 

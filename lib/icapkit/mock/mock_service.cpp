@@ -12,14 +12,14 @@ namespace icapkit::mock {
 namespace {
 
 // Rewrites the spooled body through every rewrite in order into a new spool.
-server::body_spool rewrite_copy(const server::body_spool& original,
-                                const std::vector<rewrite_spec>& specs, const mock_context& ctx,
-                                std::error_code& ec) {
+codec::body_spool rewrite_copy(const codec::body_spool& original,
+                               const std::vector<rewrite_spec>& specs, const mock_context& ctx,
+                               std::error_code& ec) {
   std::vector<stream_rewriter> chain;
   for (const auto& s : specs) {
     chain.emplace_back(s);
   }
-  server::body_spool out(ctx.spool_memory_limit, ctx.temp_dir);
+  codec::body_spool out(ctx.spool_memory_limit, ctx.temp_dir);
   auto pass = [&](std::string data, std::size_t from, bool finish) {
     for (std::size_t i = from; i < chain.size(); ++i) {
       std::string next;

@@ -63,7 +63,7 @@ client::client& enforcer::client_for(const client::server_choice& choice) {
 
 namespace {
 // The body of one exchange as the enforcer reads it (a spool, or nothing).
-std::function<std::unique_ptr<codec::body_source>()> opener_of(const server::body_spool* body) {
+std::function<std::unique_ptr<codec::body_source>()> opener_of(const codec::body_spool* body) {
   if (body == nullptr) {
     return nullptr;
   }
@@ -72,7 +72,7 @@ std::function<std::unique_ptr<codec::body_source>()> opener_of(const server::bod
 } // namespace
 
 asio::awaitable<enforcement_result>
-enforcer::check_request(const codec::http_request_head& request, const server::body_spool* body,
+enforcer::check_request(const codec::http_request_head& request, const codec::body_spool* body,
                         std::optional<config::ip_address> client_ip) {
   client::exchange_request exchange;
   exchange.method = codec::icap_method::reqmod;
@@ -96,7 +96,7 @@ enforcer::check_request(const codec::http_request_head& request, const streaming
 
 asio::awaitable<enforcement_result>
 enforcer::check_response(const codec::http_request_head& request,
-                         const codec::http_response_head& response, const server::body_spool* body,
+                         const codec::http_response_head& response, const codec::body_spool* body,
                          std::optional<config::ip_address> client_ip) {
   client::exchange_request exchange;
   exchange.method = codec::icap_method::respmod;

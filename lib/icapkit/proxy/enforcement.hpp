@@ -8,13 +8,13 @@
 // fail_action applies. Records every attempt for the icap_log.
 #include "icapkit/client/client.hpp"
 #include "icapkit/client/pool_group_balancer.hpp"
+#include "icapkit/codec/body_spool.hpp"
 #include "icapkit/codec/message.hpp"
 #include "icapkit/config/icap_profile.hpp"
 #include "icapkit/config/ip_address.hpp"
 #include "icapkit/log/icap_log.hpp"
 #include "icapkit/log/significance.hpp"
 #include "icapkit/proxy/streaming_body.hpp"
-#include "icapkit/server/body_spool.hpp"
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -35,10 +35,10 @@ public:
   spool_sink(std::size_t memory_limit, std::string temp_dir)
       : spool_(memory_limit, std::move(temp_dir)) {}
   std::error_code write(std::string_view data) override { return spool_.append(data); }
-  server::body_spool& spool() noexcept { return spool_; }
+  codec::body_spool& spool() noexcept { return spool_; }
 
 private:
-  server::body_spool spool_;
+  codec::body_spool spool_;
 };
 
 struct enforcement_result {
@@ -77,7 +77,7 @@ public:
 
   // REQMOD of `request` (origin-form target, Host set, Content-Length of the body) with `body`.
   asio::awaitable<enforcement_result> check_request(const codec::http_request_head& request,
-                                                    const server::body_spool* body,
+                                                    const codec::body_spool* body,
                                                     std::optional<config::ip_address> client_ip);
   // REQMOD with a body still arriving (allow_204 off: Avi streams all but the preview).
   asio::awaitable<enforcement_result> check_request(const codec::http_request_head& request,
@@ -86,7 +86,7 @@ public:
   // RESPMOD of `response` to `request` with the response's `body`.
   asio::awaitable<enforcement_result> check_response(const codec::http_request_head& request,
                                                      const codec::http_response_head& response,
-                                                     const server::body_spool* body,
+                                                     const codec::body_spool* body,
                                                      std::optional<config::ip_address> client_ip);
 
   const config::icap_profile& profile() const noexcept { return profile_; }

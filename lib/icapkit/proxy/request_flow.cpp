@@ -160,7 +160,7 @@ bool prepare_client_response(request_context& ctx, codec::http_response_head& he
 }
 
 asio::awaitable<bool> send_spooled(request_context& ctx, codec::http_response_head head,
-                                   const server::body_spool* body) {
+                                   const codec::body_spool* body) {
   set_content_length(head.headers, body ? body->size() : 0);
   framing f;
   f.kind = body_framing::content_length;
@@ -354,7 +354,7 @@ struct flow {
                                       const config::icap_profile& profile) {
     const auto limit = profile.buffer_size_bytes();
     const bool closed = profile.buffer_size_exceed_action == config::icap_fail_action::fail_closed;
-    server::body_spool spool(ctx.state.options.spool_memory, ctx.state.options.temp_dir);
+    codec::body_spool spool(ctx.state.options.spool_memory, ctx.state.options.temp_dir);
     bool too_big =
         response.body.kind == body_framing::content_length && response.body.length > limit;
     while (!too_big) {
@@ -438,7 +438,7 @@ struct flow {
     auto& enf = *ctx.owner.request_enforcer;
     const auto& profile = enf.profile();
     const auto limit = profile.buffer_size_bytes();
-    server::body_spool spool(ctx.state.options.spool_memory, ctx.state.options.temp_dir);
+    codec::body_spool spool(ctx.state.options.spool_memory, ctx.state.options.temp_dir);
     bool too_big = request_body.kind == body_framing::content_length && request_body.length > limit;
     if (!too_big && !profile.allow_204 && request_body.kind != body_framing::none) {
       co_return co_await check_streaming(limit);
@@ -486,7 +486,7 @@ struct flow {
 
   // What the ICAP step decided, carried out; `original` is the request body as received.
   asio::awaitable<bool> apply_decision(enforcement_result result, codec::http_request_head head,
-                                       const server::body_spool* original) {
+                                       const codec::body_spool* original) {
     const std::function<std::unique_ptr<outgoing_body>()> replay_spool =
         [original]() -> std::unique_ptr<outgoing_body> {
       return std::make_unique<source_body>(original->reader());
@@ -607,7 +607,7 @@ struct flow {
   }
 
   // buffer_size exceeded: 413 (fail closed) or forwarded unscanned (fail open), significant.
-  asio::awaitable<bool> body_too_big(const server::body_spool& spool) {
+  asio::awaitable<bool> body_too_big(const codec::body_spool& spool) {
     const auto& profile = ctx.owner.request_enforcer->profile();
     significance.body_too_big = true;
     significance.action = log::icap_action::failed;

@@ -15,7 +15,7 @@ namespace detail {
 
 // Shared by the body, its sources and its waiters, so none outlives what it reads.
 struct streaming_state {
-  server::body_spool spool;
+  codec::body_spool spool;
   std::optional<std::uint64_t> declared_size;
   bool finished = false;
   std::error_code failure;
@@ -145,7 +145,7 @@ asio::awaitable<void> streaming_body::wait() const {
   return detail::wait_for_news(state_);
 }
 
-const server::body_spool& streaming_body::spool() const noexcept {
+const codec::body_spool& streaming_body::spool() const noexcept {
   return state_->spool;
 }
 

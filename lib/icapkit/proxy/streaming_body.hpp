@@ -8,7 +8,7 @@
 // Single-threaded: append(), finish(), fail(), the sources and wait() all run on one thread (the
 // connection's executor).
 #include "icapkit/codec/body_source.hpp"
-#include "icapkit/server/body_spool.hpp"
+#include "icapkit/codec/body_spool.hpp"
 
 #include <asio/awaitable.hpp>
 
@@ -37,7 +37,7 @@ public:
   // "0; ieof", and a body that ends short is reported as such by the serializer. The spool keeps
   // memory_limit bytes in memory, the rest in temp_dir (empty: $TMPDIR, else /tmp).
   explicit streaming_body(std::optional<std::uint64_t> declared_size = std::nullopt,
-                          std::size_t memory_limit = server::body_spool::default_memory_limit,
+                          std::size_t memory_limit = codec::body_spool::default_memory_limit,
                           std::string temp_dir = {});
   ~streaming_body();
   streaming_body(streaming_body&&) noexcept;
@@ -70,7 +70,7 @@ public:
   asio::awaitable<void> wait() const;
 
   // Everything appended so far; readers from any offset (spool().reader(n)).
-  const server::body_spool& spool() const noexcept;
+  const codec::body_spool& spool() const noexcept;
 
 private:
   std::shared_ptr<detail::streaming_state> state_;

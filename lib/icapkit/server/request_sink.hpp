@@ -2,8 +2,8 @@
 // Collects one ICAP request from parser events: the heads into a request_info, dispatch to a
 // service as soon as the heads are complete (so body pieces reach the transaction as they are
 // parsed), and the body-side state the connection loop decides on.
+#include "icapkit/codec/body_spool.hpp"
 #include "icapkit/codec/parser.hpp"
-#include "icapkit/server/body_spool.hpp"
 #include "icapkit/server/server_state.hpp"
 #include "icapkit/server/service.hpp"
 
@@ -39,11 +39,11 @@ public:
   void discard_body() noexcept { discard_ = true; }
 
   request_info info;
-  std::shared_ptr<service> matched;     // null until dispatched (or when none matched)
-  std::unique_ptr<transaction> current; // REQMOD/RESPMOD after dispatch
-  std::optional<body_spool> spool;      // kept for an echo (no Allow: 204) or for trickling
-  int error_status = 0;                 // engine-made answer decided from the heads
-  bool close_after_error = false;       // 501/505/400: the framing cannot be trusted
+  std::shared_ptr<service> matched;       // null until dispatched (or when none matched)
+  std::unique_ptr<transaction> current;   // REQMOD/RESPMOD after dispatch
+  std::optional<codec::body_spool> spool; // kept for an echo (no Allow: 204) or for trickling
+  int error_status = 0;                   // engine-made answer decided from the heads
+  bool close_after_error = false;         // 501/505/400: the framing cannot be trusted
   bool heads_done = false;
   bool message_complete = false;
   bool preview_ended = false;

@@ -6,7 +6,7 @@
 // keeps sending. When the verdict is "unmodified" the rest of the body follows; any other verdict
 // cuts the connection (reset), because the 200 already sent cannot be taken back.
 #include "icapkit/codec/body_source.hpp"
-#include "icapkit/server/body_spool.hpp"
+#include "icapkit/codec/body_spool.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -27,7 +27,8 @@ namespace detail {
 // "not yet" (operation_would_block) past it, and all of it then the end after release_all().
 class trickle_source final : public codec::body_source {
 public:
-  explicit trickle_source(const body_spool& spool) : spool_(spool), reader_(spool.reader()) {}
+  explicit trickle_source(const codec::body_spool& spool)
+      : spool_(spool), reader_(spool.reader()) {}
 
   // Up to `bytes` of the body may have been sent.
   void allow(std::uint64_t bytes) noexcept { allowed_ = bytes > allowed_ ? bytes : allowed_; }
@@ -38,7 +39,7 @@ public:
   std::size_t read(std::span<char> buf, std::error_code& ec) override;
 
 private:
-  const body_spool& spool_;
+  const codec::body_spool& spool_;
   std::unique_ptr<codec::body_source> reader_; // shares the spool's storage, reads on from offset_
   std::uint64_t offset_ = 0;
   std::uint64_t allowed_ = 0;

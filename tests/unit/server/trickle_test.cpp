@@ -46,7 +46,7 @@ bool head_arrived(raw_client& c, std::chrono::milliseconds limit = 5s) {
 } // namespace
 
 TEST_CASE("trickle_source: the allowed share, 'not yet' past it, everything after release") {
-  body_spool spool;
+  codec::body_spool spool;
   spool.append(std::string(1000, 'a'));
   detail::trickle_source source(spool);
   char buf[4096];

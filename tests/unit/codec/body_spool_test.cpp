@@ -1,11 +1,11 @@
-#include "icapkit/server/body_spool.hpp"
+#include "icapkit/codec/body_spool.hpp"
 
 #include <doctest/doctest.h>
 
 #include <array>
 #include <string>
 
-namespace icapkit::server {
+namespace icapkit::codec {
 
 namespace {
 std::string read_all(codec::body_source& source) {
@@ -54,4 +54,4 @@ TEST_CASE("body_spool reports a temp dir it cannot use") {
   CHECK(spool.append("more"));  // and the failure sticks
 }
 
-} // namespace icapkit::server
+} // namespace icapkit::codec

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace icapkit::server {
+namespace icapkit::codec {
 
 namespace detail {
 struct spool_storage;
@@ -43,4 +43,4 @@ private:
   std::shared_ptr<detail::spool_storage> storage_;
 };
 
-} // namespace icapkit::server
+} // namespace icapkit::codec

@@ -1,4 +1,4 @@
-#include "icapkit/server/body_spool.hpp"
+#include "icapkit/codec/body_spool.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace icapkit::server {
+namespace icapkit::codec {
 
 namespace detail {
 
@@ -155,4 +155,4 @@ std::unique_ptr<codec::body_source> body_spool::reader(std::uint64_t offset) con
   return std::make_unique<detail::spool_reader>(storage_, offset);
 }
 
-} // namespace icapkit::server
+} // namespace icapkit::codec
