@@ -43,7 +43,7 @@ std::error_code input_body::open(const std::string& path, const body_shape& shap
   if (ec) {
     return ec;
   }
-  hashed_ = std::make_unique<sha256_body_source>(file_);
+  hashed_ = std::make_unique<net::hashing_body_source>(file_);
   hashed_->count_into(bytes_counter);
   if (shape.multipart) {
     form_ = std::make_unique<multipart_body_source>(*hashed_, shape.boundary, shape.file_name,

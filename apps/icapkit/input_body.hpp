@@ -2,9 +2,9 @@
 // One scan input as the client sends it: the file (or stdin), hashed while read, optionally
 // wrapped as a browser form upload. The layers refer to each other, so an input_body never moves.
 #include "multipart.hpp"
-#include "sha256_source.hpp"
 
 #include "icapkit/codec/body_source.hpp"
+#include "icapkit/net/sha256.hpp"
 
 #include <memory>
 #include <optional>
@@ -32,11 +32,13 @@ public:
                        std::uint64_t* bytes_counter = nullptr);
   codec::body_source& wire() { return form_ ? static_cast<codec::body_source&>(*form_) : *hashed_; }
   std::optional<std::uint64_t> wire_size() const { return form_ ? form_->size() : hashed_->size(); }
-  sha256_body_source& file() { return *hashed_; }
+  // The file as read so far (count, SHA-256). The client's own wrapper over a plain file shares
+  // this digest instead of hashing the bytes again (net::hashing_body_source).
+  net::hashing_body_source& file() { return *hashed_; }
 
 private:
   codec::file_body_source file_;
-  std::unique_ptr<sha256_body_source> hashed_;
+  std::unique_ptr<net::hashing_body_source> hashed_;
   std::unique_ptr<multipart_body_source> form_;
 };
 

@@ -130,7 +130,7 @@ file_verdict to_file_verdict(client::verdict_outcome outcome) {
 log::app_log_record make_scan_record(const scan_context& context, const scan_input& input,
                                      std::size_t index, const client::exchange_request& request,
                                      const codec::uri& url, const client::exchange_result& result,
-                                     sha256_body_source& file, bool file_complete,
+                                     const net::hashing_body_source& file, bool file_complete,
                                      const std::vector<log::icap_request_log>& failed_attempts) {
   auto record =
       log::make_record(log::record_source::scan, index + 1, std::chrono::system_clock::now());

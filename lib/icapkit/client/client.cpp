@@ -5,6 +5,7 @@
 #include "icapkit/client/record.hpp"
 #include "icapkit/codec/serializer.hpp"
 #include "icapkit/net/connect.hpp"
+#include "icapkit/net/sha256.hpp"
 
 #include <algorithm>
 #include <array>
@@ -343,8 +344,8 @@ struct client_core::exchange_plan {
   codec::request_options opt;
   clock::time_point start;
   clock::time_point deadline;
-  std::unique_ptr<codec::body_source> reopened; // the body again, for a retry
-  std::unique_ptr<hashing_body_source> sent;    // what the serializer pulled, hashed
+  std::unique_ptr<codec::body_source> reopened;   // the body again, for a retry
+  std::unique_ptr<net::hashing_body_source> sent; // what the serializer pulled, hashed
   attempt run;
   std::uint64_t merged_bytes = 0; // original bytes appended after a 206
   net::error_info late_error;     // a failure after the response (206 merge, sink finish)
@@ -409,7 +410,7 @@ asio::awaitable<void> client_core::send_exchange(exchange_plan& plan, exchange_r
   ts.read_buffer = buffers->response_space(settings_.piece_size);
   codec::body_source* body = request.body;
   for (int tries = 0; tries < 2; ++tries) {
-    plan.sent = body != nullptr ? std::make_unique<hashing_body_source>(*body) : nullptr;
+    plan.sent = body != nullptr ? std::make_unique<net::hashing_body_source>(*body) : nullptr;
     codec::encapsulated_parts parts;
     parts.request_head = request.http_request ? &*request.http_request : nullptr;
     parts.response_head = request.http_response ? &*request.http_response : nullptr;
@@ -508,7 +509,7 @@ namespace {
 // servers add Via and may rewrite Content-Length or Date on an unchanged copy; the start lines and
 // the body bytes (SHA-256) decide.
 bool content_changed(const exchange_request& request, const transaction_report& report,
-                     const hashing_body_source* sent) {
+                     const net::hashing_body_source* sent) {
   if (!report.response || report.response->status == 204) {
     return false;
   }

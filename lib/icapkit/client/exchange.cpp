@@ -1,90 +1,17 @@
 #include "icapkit/client/exchange.hpp"
 
 #include "icapkit/codec/errc.hpp"
+#include "icapkit/net/sha256.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <openssl/evp.h>
 
 #include <exception>
 #include <memory>
 
 namespace icapkit::client::detail {
-
-namespace {
-
-// Fetched once: looking the algorithm up again for every digest costs more than a small body's.
-const EVP_MD* sha256_method() {
-  static EVP_MD* const method = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
-  if (method == nullptr) {
-    throw std::bad_alloc(); // OpenSSL out of memory (or no default provider): nothing to recover
-  }
-  return method;
-}
-
-} // namespace
-
-sha256::~sha256() {
-  EVP_MD_CTX_free(context_);
-}
-
-void sha256::update(std::string_view data) {
-  if (data.empty()) {
-    return;
-  }
-  if (context_ == nullptr) {
-    context_ = EVP_MD_CTX_new();
-    if (context_ == nullptr || EVP_DigestInit_ex(context_, sha256_method(), nullptr) != 1) {
-      throw std::bad_alloc(); // OpenSSL out of memory: nothing to recover
-    }
-  }
-  EVP_DigestUpdate(context_, data.data(), data.size());
-}
-
-std::array<unsigned char, 32> sha256::digest() const {
-  if (context_ == nullptr) {
-    return of({});
-  }
-  std::array<unsigned char, 32> out{};
-  EVP_MD_CTX* copy = EVP_MD_CTX_new();
-  if (copy != nullptr && EVP_MD_CTX_copy_ex(copy, context_) == 1) {
-    unsigned int size = 0;
-    EVP_DigestFinal_ex(copy, out.data(), &size);
-  }
-  EVP_MD_CTX_free(copy);
-  return out;
-}
-
-std::array<unsigned char, 32> sha256::of(std::string_view data) {
-  std::array<unsigned char, 32> out{};
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &size, sha256_method(), nullptr);
-  return out;
-}
-
-std::size_t hashing_body_source::read(std::span<char> buf, std::error_code& ec) {
-  const std::size_t n = inner_.read(buf, ec);
-  if (ec) {
-    return 0;
-  }
-  if (n == 0) {
-    ended_ = true;
-  }
-  if (!in_memory_) {
-    hash_.update(std::string_view(buf.data(), n));
-  }
-  bytes_read_ += n;
-  return n;
-}
-
-std::array<unsigned char, 32> hashing_body_source::digest() const {
-  if (in_memory_) {
-    return sha256::of(in_memory_->substr(0, static_cast<std::size_t>(bytes_read_)));
-  }
-  return hash_.digest();
-}
 
 namespace {
 
@@ -162,7 +89,7 @@ private:
   bool head_complete_ = false;
   bool body_started_ = false;
   codec::header_list* current_ = nullptr;
-  sha256 hash_;
+  net::sha256 hash_;
   std::error_code sink_error_;
 };
 

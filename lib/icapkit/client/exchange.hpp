@@ -24,49 +24,7 @@
 #include <string_view>
 #include <system_error>
 
-struct evp_md_ctx_st;
-
 namespace icapkit::client::detail {
-
-// Running SHA-256 (OpenSSL EVP): compares what was sent with what came back without keeping
-// either. The OpenSSL state is made at the first update(), so an unused one costs nothing.
-class sha256 {
-public:
-  sha256() = default;
-  ~sha256();
-  sha256(const sha256&) = delete;
-  sha256& operator=(const sha256&) = delete;
-  void update(std::string_view data);
-  // The digest of everything so far; the running state is not disturbed.
-  std::array<unsigned char, 32> digest() const;
-  // The digest of `data` in one go.
-  static std::array<unsigned char, 32> of(std::string_view data);
-
-private:
-  evp_md_ctx_st* context_ = nullptr;
-};
-
-// Counts the bytes the serializer pulls from the caller's source and digests them. A source that
-// keeps its bytes in memory (codec::body_source::unread) is digested only when digest() is
-// called; any other is hashed as it is read.
-class hashing_body_source final : public codec::body_source {
-public:
-  explicit hashing_body_source(codec::body_source& inner)
-      : inner_(inner), in_memory_(inner.unread()) {}
-  std::size_t read(std::span<char> buf, std::error_code& ec) override;
-  std::optional<std::uint64_t> size() const override { return inner_.size(); }
-  std::uint64_t bytes_read() const noexcept { return bytes_read_; }
-  bool ended() const noexcept { return ended_; }
-  // SHA-256 of the bytes read so far.
-  std::array<unsigned char, 32> digest() const;
-
-private:
-  codec::body_source& inner_;
-  std::optional<std::string_view> in_memory_; // inner_'s bytes from where this source started
-  sha256 hash_;                               // used when in_memory_ is unset
-  std::uint64_t bytes_read_ = 0;
-  bool ended_ = false;
-};
 
 // What one transaction produced.
 struct transaction_report {

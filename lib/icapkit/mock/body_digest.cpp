@@ -23,11 +23,6 @@ const EVP_MD* md5_method() {
   return method;
 }
 
-const EVP_MD* sha256_method() {
-  static const EVP_MD* const method = fetched("SHA2-256");
-  return method;
-}
-
 EVP_MD_CTX* make_context(const EVP_MD* md) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1) {
@@ -63,7 +58,6 @@ std::string final_hex(const EVP_MD_CTX* running) {
 
 body_digest::~body_digest() {
   EVP_MD_CTX_free(md5_);
-  EVP_MD_CTX_free(sha256_);
 }
 
 void body_digest::update(std::string_view data) {
@@ -73,11 +67,8 @@ void body_digest::update(std::string_view data) {
   if (md5_ == nullptr) {
     md5_ = make_context(md5_method());
   }
-  if (sha256_ == nullptr) {
-    sha256_ = make_context(sha256_method());
-  }
   EVP_DigestUpdate(md5_, data.data(), data.size());
-  EVP_DigestUpdate(sha256_, data.data(), data.size());
+  sha256_.update(data);
 }
 
 // Before any update: the digest of nothing, computed once.
@@ -86,8 +77,7 @@ std::string body_digest::md5_hex() const {
   return md5_ != nullptr ? final_hex(md5_) : of_nothing;
 }
 std::string body_digest::sha256_hex() const {
-  static const std::string of_nothing = empty_hex(sha256_method());
-  return sha256_ != nullptr ? final_hex(sha256_) : of_nothing;
+  return sha256_.hex();
 }
 
 std::string to_hex(std::string_view bytes) {

@@ -1,7 +1,10 @@
 #pragma once
-// Running MD5 and SHA-256 of a body (OpenSSL EVP), for hash-list rules and NSX Defender's md5 and
-// task UUID, without keeping the body. The OpenSSL state is made at the first update(): most
-// transactions are answered without reading a body.
+// Running MD5 and SHA-256 of a body, for hash-list rules and NSX Defender's md5 and task UUID,
+// without keeping the body. SHA-256 is the tree's one (net::sha256); MD5 (OpenSSL EVP) is the
+// mock's alone. The OpenSSL states are made at the first update(): most transactions are answered
+// without reading a body.
+#include "icapkit/net/sha256.hpp"
+
 #include <array>
 #include <string>
 #include <string_view>
@@ -23,8 +26,8 @@ public:
   std::string sha256_hex() const;
 
 private:
-  evp_md_ctx_st* md5_ = nullptr; // both null until the first update()
-  evp_md_ctx_st* sha256_ = nullptr;
+  evp_md_ctx_st* md5_ = nullptr; // null until the first update()
+  net::sha256 sha256_;
 };
 
 // Lowercase hex of raw bytes.

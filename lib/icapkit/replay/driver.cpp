@@ -2,6 +2,7 @@
 
 #include "icapkit/codec/body_source.hpp"
 #include "icapkit/log/significance.hpp"
+#include "icapkit/net/sha256.hpp"
 #include "icapkit/proxy/proxy.hpp"
 #include "icapkit/proxy/upstream.hpp"
 #include "icapkit/replay/recorded_upstream.hpp"
@@ -439,7 +440,7 @@ log::app_log_record replay_run::driver_record(const in_flight& f) {
     note = "no response: " + f.result.error;
   } else if (upstream_) {
     const auto seen = upstream_->take(f.result.index);
-    if (seen && seen->body_sha256 == sha256_hex(f.exchange->body)) {
+    if (seen && seen->body_sha256 == net::sha256::hex_of(f.exchange->body)) {
       note = "reached the upstream unchanged";
     } else if (seen) {
       action = log::icap_action::modified;

@@ -1,12 +1,12 @@
 #include "icapkit/replay/recorded_upstream.hpp"
 
 #include "icapkit/net/listener.hpp"
+#include "icapkit/net/sha256.hpp"
 #include "icapkit/proxy/http_framing.hpp"
 #include "icapkit/proxy/http_reader.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <openssl/evp.h>
 
 #include <charconv>
 #include <map>
@@ -21,30 +21,6 @@ struct registered {
   std::string target;
   std::optional<recorded_response> response;
   std::optional<upstream_observation> seen;
-};
-
-class sha256 {
-public:
-  sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~sha256() { EVP_MD_CTX_free(ctx_); }
-  sha256(const sha256&) = delete;
-  sha256& operator=(const sha256&) = delete;
-  void update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(ctx_, digest, &length);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) {
-      out += digits[digest[i] >> 4];
-      out += digits[digest[i] & 0x0f];
-    }
-    return out;
-  }
-
-private:
-  EVP_MD_CTX* ctx_;
 };
 
 std::optional<std::size_t> tagged_index(const codec::http_request_head& head) {
@@ -136,7 +112,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<recorded_upstream::state>
       break;
     }
     reader.start_body(framing);
-    sha256 digest;
+    net::sha256 digest;
     upstream_observation seen;
     for (;;) {
       const auto piece = co_await reader.read_body(ec);
@@ -240,12 +216,6 @@ std::optional<upstream_observation> recorded_upstream::take(std::size_t index) {
 std::uint64_t recorded_upstream::unmatched() const {
   const std::lock_guard lock(state_->mutex);
   return state_->unmatched;
-}
-
-std::string sha256_hex(std::string_view data) {
-  sha256 digest;
-  digest.update(data);
-  return digest.hex();
 }
 
 } // namespace icapkit::replay

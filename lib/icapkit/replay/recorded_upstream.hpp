@@ -58,7 +58,4 @@ private:
   std::shared_ptr<state> state_;
 };
 
-// Lower-case hex SHA-256 of `data`.
-std::string sha256_hex(std::string_view data);
-
 } // namespace icapkit::replay
