@@ -10,11 +10,10 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -237,6 +236,18 @@ void merge_significance(log::significance_conditions& into, const log::significa
   }
 }
 
+// The client's request body could not be read: the connection closes after this request, and a
+// timeout is answered 408, bad chunked framing or a body cut short 400 (anything else, such as the
+// client gone, gets no answer).
+asio::awaitable<void> refuse_unreadable_body(request_context& ctx, std::error_code ec) {
+  ctx.close_after = true;
+  const bool timeout = net::is_timeout(ec);
+  if (timeout || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
+    co_await refuse(ctx, timeout ? 408 : 400,
+                    "the request body could not be read: " + ec.message());
+  }
+}
+
 struct flow {
   request_context& ctx;
   upstream_target target;
@@ -294,12 +305,7 @@ struct flow {
     note_upstream(report);
     if (!response) {
       if (failure.body_failed) {
-        ctx.close_after = true;
-        const bool timeout = net::is_timeout(failure.code);
-        if (timeout || failure.code == errc::bad_chunked_body ||
-            failure.code == errc::truncated_body) {
-          co_await refuse(ctx, timeout ? 408 : 400, failure.message);
-        }
+        co_await refuse_unreadable_body(ctx, failure.code);
         co_return false;
       }
       const int status = failure.code == errc::upstream_timeout ? 504 : 502;
@@ -448,11 +454,7 @@ struct flow {
         std::error_code ec;
         const auto piece = co_await ctx.reader.read_body(ec);
         if (ec) {
-          ctx.close_after = true;
-          if (net::is_timeout(ec) || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
-            const auto reason = "the request body could not be read: " + ec.message();
-            co_await refuse(ctx, net::is_timeout(ec) ? 408 : 400, reason);
-          }
+          co_await refuse_unreadable_body(ctx, ec);
           co_return false;
         }
         if (piece.empty()) {
@@ -531,19 +533,27 @@ struct flow {
     co_return co_await forward(std::move(head), false, original ? replay_spool : no_body);
   }
 
+  // What the feeder and check_streaming share. The feeder holds it until it has set `done`, so
+  // it never touches anything of the flow's own frame after the flow returned.
   struct feed_state {
-    bool done = false;
+    feed_state(streaming_body b, const asio::any_io_executor& executor)
+        : body(std::move(b)), done(executor) {}
+    streaming_body body;
+    done_event done; // set by the feeder when it stops reading
     bool too_big = false;
     std::error_code client_error;
   };
 
-  // Reads the client's body into `body` until its end, an error, or past `limit`.
-  asio::awaitable<void> feed(streaming_body& body, std::uint64_t limit, feed_state& state) {
+  // Reads the client's body into state->body until its end, an error, or past `limit`; then
+  // wakes check_streaming.
+  static asio::awaitable<void> feed(http_reader& reader, std::shared_ptr<feed_state> state,
+                                    std::uint64_t limit) {
+    auto& body = state->body;
     for (;;) {
       std::error_code ec;
-      const auto piece = co_await ctx.reader.read_body(ec);
+      const auto piece = co_await reader.read_body(ec);
       if (ec) {
-        state.client_error = ec;
+        state->client_error = ec;
         body.fail(ec);
         break;
       }
@@ -552,16 +562,16 @@ struct flow {
         break;
       }
       if (auto append_ec = body.append(piece)) {
-        state.client_error = append_ec;
+        state->client_error = append_ec;
         break;
       }
       if (body.size() > limit) {
-        state.too_big = true;
+        state->too_big = true;
         body.fail(make_error_code(errc::body_too_large));
         break;
       }
     }
-    state.done = true;
+    state->done.set();
   }
 
   // allow_204 off: the body goes to the ICAP server while it still arrives from the client
@@ -573,32 +583,24 @@ struct flow {
     if (request_body.kind == body_framing::content_length) {
       declared = request_body.length;
     }
-    streaming_body body(declared, ctx.state.options.spool_memory, ctx.state.options.temp_dir);
-    feed_state feeding;
     auto executor = co_await asio::this_coro::executor;
-    asio::co_spawn(executor, feed(body, limit, feeding), asio::detached);
+    const auto feeding = std::make_shared<feed_state>(
+        streaming_body(declared, ctx.state.options.spool_memory, ctx.state.options.temp_dir),
+        executor);
+    const auto& body = feeding->body;
+    asio::co_spawn(executor, feed(ctx.reader, feeding, limit), asio::detached);
     auto head = upstream_head(ctx.head);
     head.headers.remove("Transfer-Encoding");
     if (!declared) {
       head.headers.remove("Content-Length"); // not known yet; the ICAP body is chunked anyway
     }
     auto result = co_await enf.check_request(head, body, client_address(ctx));
-    asio::steady_timer poll(executor);
-    while (!feeding.done) { // the rest of the body, also after an early answer
-      poll.expires_after(std::chrono::milliseconds{5});
-      std::error_code ignored;
-      co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
-    if (feeding.client_error) {
-      ctx.close_after = true;
-      const auto ec = feeding.client_error;
-      if (net::is_timeout(ec) || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
-        const auto reason = "the request body could not be read: " + ec.message();
-        co_await refuse(ctx, net::is_timeout(ec) ? 408 : 400, reason);
-      }
+    co_await feeding->done.wait(); // the rest of the body, also after an early answer
+    if (feeding->client_error) {
+      co_await refuse_unreadable_body(ctx, feeding->client_error);
       co_return false;
     }
-    if (feeding.too_big) {
+    if (feeding->too_big) {
       co_return co_await body_too_big(body.spool());
     }
     note_enforcement(ctx, result);

@@ -149,4 +149,21 @@ const codec::body_spool& streaming_body::spool() const noexcept {
   return state_->spool;
 }
 
+done_event::done_event(const asio::any_io_executor& executor) : timer_(executor) {
+  timer_.expires_at(asio::steady_timer::time_point::max());
+}
+
+void done_event::set() {
+  set_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> done_event::wait() {
+  while (!set_) {
+    std::error_code ignored; // cancelled by set(); the loop guards against anything else
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    ++wakeups_;
+  }
+}
+
 } // namespace icapkit::proxy

@@ -10,7 +10,9 @@
 #include "icapkit/codec/body_source.hpp"
 #include "icapkit/codec/body_spool.hpp"
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -74,6 +76,27 @@ public:
 
 private:
   std::shared_ptr<detail::streaming_state> state_;
+};
+
+// A one-shot event: wait() returns once set() was called, at once when it already was, and is
+// woken by set() itself (no timer ticks in between). Single-threaded like streaming_body: set()
+// and wait() run on the executor given. Whoever calls set() from a detached coroutine must keep
+// the event alive (hold it through a shared_ptr) until set() returned.
+class done_event {
+public:
+  explicit done_event(const asio::any_io_executor& executor);
+
+  void set();
+  bool is_set() const noexcept { return set_; }
+  asio::awaitable<void> wait();
+  // How many times wait() resumed from its timer: 1 for a wait that began before set(), 0 when
+  // set() came first; never more (the tests check the wait is woken, not polled).
+  std::uint64_t wakeups() const noexcept { return wakeups_; }
+
+private:
+  asio::steady_timer timer_; // never expires: set() cancels the wait on it
+  bool set_ = false;
+  std::uint64_t wakeups_ = 0;
 };
 
 } // namespace icapkit::proxy

@@ -407,6 +407,47 @@ TEST_CASE("proxy: an ICAP server that fails mid-exchange: the next server of the
   }
 }
 
+// allow_204 off: the body streams to ICAP while it still arrives, and the proxy answers only once
+// the client's body is complete (it keeps the connection in step). The proxy is woken when the last
+// byte is in, not by a timer: the answer follows it promptly, also when the ICAP server answered
+// early (a header-only block rule decides on the preview).
+TEST_CASE("proxy: allow_204 off, a body that arrives in two parts: answered once it is whole") {
+  config_knobs knobs;
+  knobs.allow_204 = false;
+  const auto rules = mock::parse_scenario(R"({"name": "early", "rules": [
+      {"name": "early-block", "match": {"url": "/upload/early"}, "verdict": "block"}]})");
+  bench b(knobs, true, rules);
+  const auto body = patterned(20000);
+  std::string target = "/upload/late.bin";
+  int expected = 200;
+  SUBCASE("clean: forwarded whole") {}
+  SUBCASE("blocked by the ICAP server before the body is in") {
+    target = "/upload/early.bin";
+    expected = 403;
+  }
+  const auto request = post(target, body);
+  const auto split = request.size() - 3000;
+  http_client client(b.proxy->address());
+  REQUIRE(client.send(request.substr(0, split)));
+  // Nothing before the body is whole (the client is still sending).
+  CHECK_FALSE(client.read_response(300ms));
+  REQUIRE(client.send(request.substr(split)));
+  const auto last_byte = steady::now();
+  const auto response = client.read_response(5s);
+  const auto waited = steady::now() - last_byte;
+  REQUIRE(response);
+  CHECK(response->status() == expected);
+  CHECK(waited < 2s); // generous for a loaded machine; a missed wake-up would hang to the timeout
+  const auto received = b.origin.requests();
+  if (expected == 200) {
+    REQUIRE(received.size() == 1);
+    CHECK(received[0].body_sha256 == sha256_hex(body));
+    CHECK(only_record(b.sink).icap_log.action == log::icap_action::passed);
+  } else {
+    CHECK(received.empty());
+  }
+}
+
 TEST_CASE("proxy: every server fails mid-exchange: fail_action after one attempt each") {
   config_knobs knobs;
   knobs.fail_action = "ICAP_FAIL_CLOSED";

@@ -274,3 +274,46 @@ TEST_CASE("streaming_body: a serializer streams a body that arrives on a timer, 
           expected_wire.substr(0, expected_wire.find("\r\n\r\n")));
   }
 }
+
+TEST_CASE("done_event: a waiter sleeps until set() and is woken once, by set() itself") {
+  asio::io_context io;
+  proxy::done_event done(io.get_executor());
+  bool resumed = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await done.wait();
+        resumed = true;
+      },
+      asio::detached);
+  // Far longer than any polling step: the waiter stays asleep, with no wake-up, until set().
+  io.run_for(200ms);
+  CHECK_FALSE(resumed);
+  CHECK(done.wakeups() == 0u);
+  CHECK_FALSE(done.is_set());
+  asio::steady_timer setter(io, 30ms);
+  clock_type::time_point set_at{};
+  clock_type::time_point resumed_at{};
+  setter.async_wait([&](std::error_code) {
+    set_at = clock_type::now();
+    done.set();
+  });
+  io.restart();
+  while (!resumed && io.run_one_for(5s) > 0) {
+  }
+  resumed_at = clock_type::now();
+  REQUIRE(resumed);
+  CHECK(done.is_set());
+  CHECK(done.wakeups() == 1u);
+  CHECK(resumed_at - set_at < 2s); // woken right away (generous on a loaded machine)
+}
+
+TEST_CASE("done_event: wait() after set() returns at once without waiting") {
+  asio::io_context io;
+  proxy::done_event done(io.get_executor());
+  done.set();
+  done.set(); // idempotent
+  run_bounded(
+      io, [&]() -> asio::awaitable<void> { co_await done.wait(); }, 1s);
+  CHECK(done.wakeups() == 0u);
+}
