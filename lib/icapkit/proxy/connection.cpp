@@ -4,6 +4,7 @@
 #include "icapkit/proxy/errc.hpp"
 #include "icapkit/proxy/proxy_state.hpp"
 #include "icapkit/proxy/request_flow.hpp"
+#include "icapkit/proxy/request_record.hpp"
 
 #include <nlohmann/json.hpp>
 

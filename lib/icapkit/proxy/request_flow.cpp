@@ -6,6 +6,8 @@
 #include "icapkit/log/icap_log.hpp"
 #include "icapkit/log/significance.hpp"
 #include "icapkit/proxy/errc.hpp"
+#include "icapkit/proxy/request_record.hpp"
+#include "icapkit/proxy/request_target.hpp"
 #include "icapkit/proxy/streaming_body.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -54,75 +56,6 @@ std::string_view reason_of(int status) noexcept {
   default:
     return "Status";
   }
-}
-
-// Where an absolute-form target points, its origin-form rest ("/path?query") and its authority
-// without userinfo ("host:port" as written: the Host a proxy must send, RFC 9112 3.2.2).
-bool split_absolute(std::string_view target, upstream_target& out, std::string& origin_form,
-                    std::string* authority_out = nullptr) {
-  const bool https = target.starts_with("https://");
-  if (!https && !target.starts_with("http://")) {
-    return false;
-  }
-  auto rest = target.substr(https ? 8 : 7);
-  const auto slash = rest.find_first_of("/?");
-  auto authority = rest.substr(0, slash);
-  origin_form = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (!origin_form.empty() && origin_form.front() == '?') {
-    origin_form.insert(0, "/");
-  }
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    authority = authority.substr(at + 1);
-  }
-  const auto whole_authority = authority;
-  out.tls = https;
-  out.port = https ? 443 : 80;
-  std::string_view host = authority;
-  if (authority.starts_with('[')) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return false;
-    }
-    host = authority.substr(1, close - 1);
-    authority = authority.substr(close + 1);
-    if (!authority.empty() && authority.front() != ':') {
-      return false;
-    }
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    authority = authority.substr(colon);
-  } else {
-    authority = {};
-  }
-  if (authority.size() > 1) {
-    unsigned port = 0;
-    for (const char c : authority.substr(1)) {
-      if (c < '0' || c > '9' || port > 65535) {
-        return false;
-      }
-      port = port * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (port == 0 || port > 65535) {
-      return false;
-    }
-    out.port = static_cast<std::uint16_t>(port);
-  }
-  if (host.empty()) {
-    return false;
-  }
-  out.host = std::string(host);
-  if (authority_out != nullptr) {
-    authority_out->assign(whole_authority);
-  }
-  return true;
-}
-
-upstream_target target_of(const codec::uri& u) {
-  upstream_target t;
-  t.host = u.host;
-  t.tls = u.scheme == "https";
-  t.port = u.port != 0 ? u.port : (t.tls ? std::uint16_t{443} : std::uint16_t{80});
-  return t;
 }
 
 void set_content_length(codec::header_list& headers, std::uint64_t length) {
@@ -640,62 +573,6 @@ struct flow {
 };
 
 } // namespace
-
-void begin_record(request_context& ctx) {
-  ctx.record = log::make_record(log::record_source::proxy, ++ctx.state.next_log_id,
-                                std::chrono::system_clock::now());
-  ctx.record.client_ip = ctx.peer.ip;
-  ctx.record.client_src_port = ctx.peer.port;
-}
-
-void describe_request(request_context& ctx, const codec::http_request_head& head) {
-  auto& r = ctx.record;
-  r.method = head.method;
-  if (auto host = head.headers.get("Host")) {
-    r.host = std::string(*host);
-  }
-  auto target = std::string_view(head.target);
-  std::string origin;
-  if (!target.starts_with('/')) {
-    upstream_target ignored;
-    std::string authority;
-    if (!split_absolute(target, ignored, origin, &authority)) {
-      return;
-    }
-    r.host = authority; // the target names the host; a Host field is replaced (RFC 9112 3.2.2)
-    target = origin;
-  }
-  const auto q = target.find('?');
-  r.uri_path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) {
-    r.uri_query = std::string(target.substr(q + 1));
-  }
-}
-
-void finish_record(request_context& ctx) {
-  auto& r = ctx.record;
-  if (!r.method && !ctx.head.method.empty()) {
-    r.method = ctx.head.method;
-  }
-  if (!ctx.refused.empty()) {
-    // Not an ICAP condition, so no ADF_ICAP_* code: the sentence says what happened.
-    std::string sentence = r.significance.value_or("");
-    if (!sentence.empty()) {
-      sentence += ' ';
-    }
-    sentence += "The proxy refused the request (" + ctx.refused + ")";
-    sentence += r.response_code ? "; the client got HTTP " + std::to_string(*r.response_code) + "."
-                                : "; the connection was closed without an answer.";
-    r.significant = true;
-    r.significance = std::move(sentence);
-  }
-  if (ctx.state.options.on_record) {
-    ctx.state.options.on_record(r);
-  }
-  if (ctx.state.options.on_request_record) {
-    ctx.state.options.on_request_record(r, ctx.head);
-  }
-}
 
 asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_view text,
                                   bool close, bool proxy_error) {

@@ -59,15 +59,4 @@ asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_
 // marks the record significant with the reason (finish_record writes the sentence).
 asio::awaitable<void> refuse(request_context& ctx, int status, std::string_view reason);
 
-// Writes the request's record (fills timing-independent fields first; a refused request is
-// significant, its sentence saying why and what the client got).
-void finish_record(request_context& ctx);
-
-// The record's method, host, uri_path and uri_query from what was parsed of a head (the target
-// in origin or absolute form; the Host field unless the target names the host).
-void describe_request(request_context& ctx, const codec::http_request_head& head);
-
-// Starts the record of a request whose head was read (or failed to be read).
-void begin_record(request_context& ctx);
-
 } // namespace icapkit::proxy::detail
