@@ -1,5 +1,7 @@
 #include "icapkit/proxy/request_target.hpp"
 
+#include "icapkit/proxy/http_framing.hpp"
+
 namespace icapkit::proxy::detail {
 
 // Where an absolute-form target points, its origin-form rest ("/path?query") and its authority
@@ -69,6 +71,16 @@ upstream_target target_of(const codec::uri& u) {
   t.tls = u.scheme == "https";
   t.port = u.port != 0 ? u.port : (t.tls ? std::uint16_t{443} : std::uint16_t{80});
   return t;
+}
+
+codec::http_request_head upstream_head(const codec::http_request_head& from,
+                                       const std::string& origin_form,
+                                       const std::string& client_ip) {
+  auto head = from;
+  head.target = origin_form;
+  head.http_version = codec::version{1, 1};
+  add_forwarding_headers(head.headers, from.http_version, client_ip);
+  return head;
 }
 
 } // namespace icapkit::proxy::detail

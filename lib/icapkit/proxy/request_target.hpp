@@ -1,6 +1,7 @@
 #pragma once
 // Where a proxied request goes: the upstream target and origin-form path of an absolute-form
 // request target, or of the configured upstream. Pure functions, no I/O. Internal to the proxy.
+#include "icapkit/codec/message.hpp"
 #include "icapkit/codec/uri.hpp"
 #include "icapkit/proxy/upstream.hpp"
 
@@ -18,5 +19,11 @@ bool split_absolute(std::string_view target, upstream_target& out, std::string& 
 
 // The configured upstream URL as a target (port 80/443 by scheme when absent).
 upstream_target target_of(const codec::uri& u);
+
+// The request as the upstream (and the ICAP server) gets it: `origin_form` as its target,
+// HTTP/1.1, and the forwarding fields (Via, X-Forwarded-For with `client_ip`).
+codec::http_request_head upstream_head(const codec::http_request_head& from,
+                                       const std::string& origin_form,
+                                       const std::string& client_ip);
 
 } // namespace icapkit::proxy::detail
