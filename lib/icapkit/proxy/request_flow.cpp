@@ -6,6 +6,7 @@
 #include "icapkit/log/icap_log.hpp"
 #include "icapkit/log/significance.hpp"
 #include "icapkit/proxy/errc.hpp"
+#include "icapkit/proxy/request_forwarder.hpp"
 #include "icapkit/proxy/request_record.hpp"
 #include "icapkit/proxy/request_target.hpp"
 #include "icapkit/proxy/response_relay.hpp"
@@ -59,18 +60,6 @@ std::string_view reason_of(int status) noexcept {
   }
 }
 
-// The client's request body could not be read: the connection closes after this request, and a
-// timeout is answered 408, bad chunked framing or a body cut short 400 (anything else, such as the
-// client gone, gets no answer).
-asio::awaitable<void> refuse_unreadable_body(request_context& ctx, std::error_code ec) {
-  ctx.close_after = true;
-  const bool timeout = net::is_timeout(ec);
-  if (timeout || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
-    co_await refuse(ctx, timeout ? 408 : 400,
-                    "the request body could not be read: " + ec.message());
-  }
-}
-
 struct flow {
   request_context& ctx;
   upstream_target target;
@@ -83,27 +72,7 @@ struct flow {
     return detail::upstream_head(from, origin_form, ctx.peer.ip);
   }
 
-  // Sends the request upstream and relays the answer; any failure becomes 502/504.
-  asio::awaitable<bool> forward(codec::http_request_head head, bool chunked,
-                                const std::function<std::unique_ptr<outgoing_body>()>& make_body) {
-    send_failure failure;
-    send_report report;
-    auto response =
-        co_await ctx.owner.upstream->send(target, head, chunked, make_body, failure, report);
-    note_upstream(ctx, report);
-    if (!response) {
-      if (failure.body_failed) {
-        co_await refuse_unreadable_body(ctx, failure.code);
-        co_return false;
-      }
-      const int status = failure.code == errc::upstream_timeout ? 504 : 502;
-      note_upstream_error(ctx, failure.message);
-      ctx.state.event(failure.message);
-      co_return co_await send_simple(ctx, status, failure.message, ctx.close_after);
-    }
-    response_relay to_client{ctx, target, origin_form, significance};
-    co_return co_await to_client.relay(std::move(*response));
-  }
+  request_forwarder forwarder() { return {ctx, target, origin_form, significance}; }
 
   // The request does not go to ICAP: stream it through.
   asio::awaitable<bool> pass_through() {
@@ -125,8 +94,9 @@ struct flow {
     // Both branches are lvalues: no std::function temporary inside the co_await expression
     // (g++ 12 can destroy such a temporary twice).
     const std::function<std::unique_ptr<outgoing_body>()> no_body;
-    co_return co_await forward(std::move(head), chunked,
-                               request_body.kind == body_framing::none ? no_body : make_body);
+    auto out = forwarder();
+    co_return co_await out.forward(std::move(head), chunked,
+                                   request_body.kind == body_framing::none ? no_body : make_body);
   }
 
   asio::awaitable<bool> check_with_icap() {
@@ -172,55 +142,10 @@ struct flow {
         head, request_body.kind == body_framing::none ? nullptr : &spool, client_address(ctx));
     note_enforcement(ctx, result);
     merge_significance(significance, result.significance);
-    co_return co_await apply_decision(std::move(result), std::move(head),
-                                      request_body.kind == body_framing::none ? nullptr : &spool);
-  }
-
-  // What the ICAP step decided, carried out; `original` is the request body as received.
-  asio::awaitable<bool> apply_decision(enforcement_result result, codec::http_request_head head,
-                                       const codec::body_spool* original) {
-    const std::function<std::unique_ptr<outgoing_body>()> replay_spool =
-        [original]() -> std::unique_ptr<outgoing_body> {
-      return std::make_unique<source_body>(original->reader());
-    };
-    switch (result.what) {
-    case enforcement_result::next::fail_closed:
-      co_return co_await send_simple(ctx, 503, "the ICAP service could not check the request",
-                                     ctx.close_after);
-    case enforcement_result::next::respond:
-      co_return co_await send_spooled(ctx, std::move(*result.response),
-                                      result.has_body ? &result.body->spool() : nullptr);
-    case enforcement_result::next::forward_modified: {
-      auto modified = std::move(*result.modified_request);
-      strip_hop_by_hop(modified.headers, modified.http_version);
-      upstream_target ignored;
-      std::string origin;
-      if (split_absolute(modified.target, ignored, origin)) {
-        modified.target = origin;
-      }
-      origin_form = modified.target;
-      const auto* body = result.has_body ? &result.body->spool() : nullptr;
-      set_content_length(modified.headers, body ? body->size() : 0);
-      if (!body && (modified.method == "GET" || modified.method == "HEAD")) {
-        modified.headers.remove("Content-Length");
-      }
-      modified.http_version = codec::version{1, 1};
-      const std::function<std::unique_ptr<outgoing_body>()> make_modified =
-          [body]() -> std::unique_ptr<outgoing_body> {
-        return body ? std::make_unique<source_body>(body->reader()) : nullptr;
-      };
-      const std::function<std::unique_ptr<outgoing_body>()> no_body;
-      co_return co_await forward(std::move(modified), false, body ? make_modified : no_body);
-    }
-    case enforcement_result::next::forward_original:
-      break;
-    }
-    if (original != nullptr) {
-      head.headers.remove("Transfer-Encoding");
-      head.headers.set("Content-Length", std::to_string(original->size()));
-    }
-    const std::function<std::unique_ptr<outgoing_body>()> no_body;
-    co_return co_await forward(std::move(head), false, original ? replay_spool : no_body);
+    auto out = forwarder();
+    co_return co_await out.apply_decision(std::move(result), std::move(head),
+                                          request_body.kind == body_framing::none ? nullptr
+                                                                                  : &spool);
   }
 
   // What the feeder and check_streaming share. The feeder holds it until it has set `done`, so
@@ -295,7 +220,8 @@ struct flow {
     }
     note_enforcement(ctx, result);
     merge_significance(significance, result.significance);
-    co_return co_await apply_decision(std::move(result), std::move(head), &body.spool());
+    auto out = forwarder();
+    co_return co_await out.apply_decision(std::move(result), std::move(head), &body.spool());
   }
 
   // buffer_size exceeded: 413 (fail closed) or forwarded unscanned (fail open), significant.
@@ -325,7 +251,8 @@ struct flow {
       made = true;
       return std::make_unique<client_body>(ctx.reader, spool.reader());
     };
-    co_return co_await forward(std::move(head), chunked, make_body);
+    auto out = forwarder();
+    co_return co_await out.forward(std::move(head), chunked, make_body);
   }
 };
 
@@ -360,6 +287,15 @@ asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_
     co_await ctx.writer.write_body(body, false, ec);
   }
   co_return !ec;
+}
+
+asio::awaitable<void> refuse_unreadable_body(request_context& ctx, std::error_code ec) {
+  ctx.close_after = true;
+  const bool timeout = net::is_timeout(ec);
+  if (timeout || ec == errc::bad_chunked_body || ec == errc::truncated_body) {
+    co_await refuse(ctx, timeout ? 408 : 400,
+                    "the request body could not be read: " + ec.message());
+  }
 }
 
 asio::awaitable<void> refuse(request_context& ctx, int status, std::string_view reason) {

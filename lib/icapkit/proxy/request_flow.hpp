@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace icapkit::proxy::detail {
@@ -58,5 +59,10 @@ asio::awaitable<bool> send_simple(request_context& ctx, int status, std::string_
 // stalled client, a tunnel it does not open): answers `status` with `reason` and closes, and
 // marks the record significant with the reason (finish_record writes the sentence).
 asio::awaitable<void> refuse(request_context& ctx, int status, std::string_view reason);
+
+// The client's request body could not be read (`ec`): the connection closes after this request,
+// and a timeout is answered 408, bad chunked framing or a body cut short 400 (anything else, such
+// as the client gone, gets no answer), as a refusal.
+asio::awaitable<void> refuse_unreadable_body(request_context& ctx, std::error_code ec);
 
 } // namespace icapkit::proxy::detail
