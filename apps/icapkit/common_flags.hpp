@@ -8,18 +8,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include "exit_codes.hpp"
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+
 #include <string_view>
 #include <vector>
 
 namespace icapkit::app {
-
-inline constexpr int exit_ok = 0;
-inline constexpr int exit_found = 1; // something was blocked or modified
-inline constexpr int exit_error = 2; // usage, connection, protocol, timeout
 
 enum class output_format { human, ndjson, json };
 

@@ -33,8 +33,6 @@ namespace icapkit::app {
 
 namespace {
 
-constexpr int exit_threshold_failed = 1;
-
 struct load_command {
   std::vector<std::string> servers;
   std::string profile;
@@ -559,9 +557,9 @@ int run_one(const load_command& cmd, const run_plan& plan, load::generator_setti
     return exit_error;
   }
   if (const int signal = signals.received(); signal != 0) {
-    return 128 + signal; // as a shell reports a command a signal ended
+    return exit_signal_base + signal; // as a shell reports a command a signal ended
   }
-  return passed ? exit_ok : exit_threshold_failed;
+  return passed ? exit_ok : exit_found;
 }
 
 int run_load_command(const load_command& cmd) {

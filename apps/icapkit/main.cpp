@@ -1,5 +1,6 @@
 // icapkit: command-line ICAP (RFC 3507) testing and scanning toolkit.
 // main() only wires subcommands; each lives in its own file with setup_<cmd>() and run_<cmd>().
+#include "exit_codes.hpp"
 #include "serve.hpp"
 #include "subcommands.hpp"
 #include "usage_errors.hpp"
@@ -8,12 +9,6 @@
 
 #include <cstdio>
 #include <iostream>
-
-namespace {
-
-constexpr int exit_usage = 2;
-
-} // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"icapkit: ICAP (RFC 3507) testing and scanning toolkit.\n"
@@ -47,7 +42,7 @@ int main(int argc, char** argv) {
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
     std::cerr << "icapkit: " << icapkit::app::describe_usage_error(app, e) << "\n";
-    return exit_usage;
+    return icapkit::app::exit_error;
   }
   if (argc <= 1) {
     std::cout << app.help();

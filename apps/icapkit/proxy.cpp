@@ -20,9 +20,6 @@ namespace icapkit::app {
 
 namespace {
 
-constexpr int exit_usage = 2;
-constexpr int exit_failure = 2;
-
 struct proxy_cli {
   std::string config_file;
   std::vector<std::string> listen;
@@ -68,23 +65,23 @@ void write_port_file(const std::string& path, const proxy::proxy& p) {
       out << "admin " << a << "\n";
     }
     if (!out) {
-      fail(exit_failure, "--port-file " + path + ": cannot be written");
+      fail(exit_error, "--port-file " + path + ": cannot be written");
     }
   }
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    fail(exit_failure, "--port-file " + path + ": cannot be written");
+    fail(exit_error, "--port-file " + path + ": cannot be written");
   }
 }
 
 int run_proxy(const proxy_cli& o) {
   if (o.cert_file.empty() != o.key_file.empty()) {
-    fail(exit_usage, "--cert and --key go together");
+    fail(exit_error, "--cert and --key go together");
   }
   const auto check_address = [](const std::string& flag, const std::string& text) {
     net::error_info error;
     net::parse_endpoint(text, error);
     if (error.code) {
-      fail(exit_usage, flag + " " + text + ": " + net::describe(error) +
+      fail(exit_error, flag + " " + text + ": " + net::describe(error) +
                            " (expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:0)");
     }
   };
@@ -107,7 +104,7 @@ int run_proxy(const proxy_cli& o) {
     std::string error;
     auto u = config::parse_upstream(o.upstream, error);
     if (!u) {
-      fail(exit_usage, "--upstream " + o.upstream + ": " + error);
+      fail(exit_error, "--upstream " + o.upstream + ": " + error);
     }
     options.upstream = std::move(*u);
   }
@@ -134,7 +131,7 @@ int run_proxy(const proxy_cli& o) {
   } else if (!o.log_file.empty()) {
     auto opened = log::ndjson_writer::open(o.log_file, write);
     if (!opened) {
-      fail(exit_usage, "--log " + o.log_file + ": " + opened.error().message());
+      fail(exit_error, "--log " + o.log_file + ": " + opened.error().message());
     }
     writer = std::move(*opened);
   }
@@ -149,7 +146,7 @@ int run_proxy(const proxy_cli& o) {
   proxy::proxy p(std::move(options));
   std::string detail;
   if (const auto ec = p.start(detail)) {
-    fail(exit_failure, detail.empty() ? ec.message() : detail);
+    fail(exit_error, detail.empty() ? ec.message() : detail);
   }
   if (!o.port_file.empty()) {
     write_port_file(o.port_file, p);

@@ -23,8 +23,6 @@ namespace icapkit::app {
 
 namespace {
 
-constexpr int exit_error = 2;
-
 struct replay_cli {
   std::vector<std::string> captures;
   std::string config_file;

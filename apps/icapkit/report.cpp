@@ -23,8 +23,6 @@ namespace icapkit::app {
 
 namespace {
 
-constexpr int exit_error = 2;
-
 struct report_cli {
   std::vector<std::string> files;
   std::string output = "human";

@@ -24,8 +24,6 @@ namespace {
 
 // DESIGN.md section 6: 2 for every error, a bad flag as much as a port that cannot be bound (as
 // icapkit proxy says it).
-constexpr int exit_usage = 2;
-constexpr int exit_failure = 2;
 
 struct serve_options {
   std::string vendor = "opswat";
@@ -63,7 +61,7 @@ mock_setup make_mock(const serve_options& o, std::size_t spool_memory_limit) {
   m.spool_memory_limit = spool_memory_limit;
   mock_setup setup;
   if (auto error = build_mock(m, setup); !error.empty()) {
-    fail(exit_usage, error);
+    fail(exit_error, error);
   }
   return setup;
 }
@@ -89,12 +87,12 @@ void write_port_file(const std::string& path, const std::vector<std::string>& ad
       out << a << "\n";
     }
     if (!out) {
-      fail(exit_failure, "--port-file " + path + ": cannot be written");
+      fail(exit_error, "--port-file " + path + ": cannot be written");
     }
   }
   // Renamed into place so a test polling for the file never reads half of it.
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    fail(exit_failure, "--port-file " + path + ": cannot be written");
+    fail(exit_error, "--port-file " + path + ": cannot be written");
   }
 }
 
@@ -116,7 +114,7 @@ void announce(const serve_options& o, const mock::mock_context& ctx,
 
 int run_serve(const serve_options& o) {
   if ((o.cert_file.empty()) != (o.key_file.empty())) {
-    fail(exit_usage, "--cert and --key go together");
+    fail(exit_error, "--cert and --key go together");
   }
   auto options = server_options_of(o);
   auto mock = make_mock(o, options.spool_memory_limit);
@@ -131,7 +129,7 @@ int run_serve(const serve_options& o) {
   auto log = std::make_shared<mock::server_log>();
   if (!o.log_file.empty()) {
     if (const auto ec = log->open(o.log_file, std::string(ctx->vendor().name()))) {
-      fail(exit_usage, "--log " + o.log_file + ": " + ec.message());
+      fail(exit_error, "--log " + o.log_file + ": " + ec.message());
     }
   }
   if (!o.log_file.empty()) {
@@ -149,11 +147,11 @@ int run_serve(const serve_options& o) {
       srv.add_service(std::move(svc));
     }
   } catch (const std::invalid_argument& e) {
-    fail(exit_usage, std::string("--service: ") + e.what());
+    fail(exit_error, std::string("--service: ") + e.what());
   }
   std::string detail;
   if (const auto ec = srv.start(detail)) {
-    fail(exit_failure, (detail.empty() ? "" : detail + ": ") + ec.message());
+    fail(exit_error, (detail.empty() ? "" : detail + ": ") + ec.message());
   }
   const auto addresses = srv.bound_addresses();
   if (!o.port_file.empty()) {

@@ -1,5 +1,7 @@
 #include "usage_errors.hpp"
 
+#include "exit_codes.hpp"
+
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -7,8 +9,6 @@
 namespace icapkit::app {
 
 namespace {
-
-constexpr int exit_usage = 2;
 
 // Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
 // neighbouring characters each cost one.
@@ -125,7 +125,7 @@ void setup_help(CLI::App& app) {
     if (wanted == nullptr) {
       std::cerr << "icapkit: help: unknown subcommand '" << *topic << "'"
                 << suggestion(*topic, subcommand_names(app)) << " (see icapkit --help)\n";
-      throw CLI::RuntimeError(exit_usage);
+      throw CLI::RuntimeError(exit_error);
     }
     std::cout << wanted->help(app.get_name());
   });
